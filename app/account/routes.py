@@ -1,0 +1,156 @@
+"""« Mon Espace »: account data, family, password, data export and account deletion."""
+
+import json
+
+from flask import Response, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+
+from app.account import bp
+from app.account.export import export_account
+from app.account.forms import ChangePasswordForm, DeleteAccountForm, EditAccountForm
+from app.auth import rules, services
+from app.auth.passwords import hash_password, verify_password
+from app.auth.routes import EMAIL_TAKEN
+from app.auth.tokens import Purpose, TokenError, read_token
+from app.auth_session import end_all_sessions, end_other_sessions, record_event
+from app.clock import today, utcnow
+from app.extensions import db
+from app.models import AuthEventKind
+
+WRONG_PASSWORD = "Le mot de passe saisi n'est pas le bon."
+
+
+def _account():
+    return current_user._get_current_object()
+
+
+@bp.get("/")
+@login_required
+def index():
+    """« Mon Espace »: my account, my family, and what I can do from here."""
+    account = _account()
+    return render_template(
+        "account/index.html",
+        account=account,
+        member=account.member,
+        family=services.family_of(account.member),
+        today=today(),
+        logout_form=FlaskForm(),
+    )
+
+
+@bp.route("/modifier", methods=["GET", "POST"])
+@login_required
+def edit():
+    """« Modifier »: e-mail (confirmed again before it replaces the current one) and phone."""
+    account = _account()
+    form = EditAccountForm(obj=account)
+    if form.validate_on_submit():
+        new_email = form.email.data
+        email_changes = new_email != account.email
+        if email_changes and services.email_taken(new_email, except_account=account):
+            form.email.errors.append(EMAIL_TAKEN)
+            return render_template("account/edit.html", form=form)
+        account.phone = rules.normalize_phone(form.phone.data)
+        if email_changes:
+            account.pending_email = new_email
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            form.email.errors.append(EMAIL_TAKEN)
+            return render_template("account/edit.html", form=form)
+        if email_changes:
+            services.send_email_change(account)
+            flash(
+                f"Vos modifications sont enregistrées. Un e-mail de confirmation a été envoyé à "
+                f"{new_email} : la nouvelle adresse remplacera l'actuelle une fois confirmée.",
+                "success",
+            )
+        else:
+            flash("Vos modifications sont enregistrées.", "success")
+        return redirect(url_for("account.index"))
+    return render_template("account/edit.html", form=form)
+
+
+@bp.get("/confirmer-email/<token>")
+def confirm_email(token: str):
+    """Follow the link sent to a new address: it becomes the account's e-mail."""
+    try:
+        account = read_token(token, Purpose.EMAIL_CHANGE)
+    except TokenError as error:
+        return render_template("auth/link_error.html", message=error.message), 400
+    if not account.pending_email:
+        return render_template(
+            "auth/link_error.html", message="Aucun changement d'adresse n'est en attente."
+        ), 400
+    if services.email_taken(account.pending_email, except_account=account):
+        account.pending_email = None
+        db.session.commit()
+        return render_template("auth/link_error.html", message=EMAIL_TAKEN), 400
+    account.email, account.pending_email = account.pending_email, None
+    record_event(AuthEventKind.EMAIL_CHANGED, account)
+    db.session.commit()
+    flash("Votre nouvelle adresse e-mail est confirmée.", "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.route("/mot-de-passe", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """« Mot de Passe »: the current one first, then the new one; other sessions end."""
+    account = _account()
+    member = account.member
+    form = ChangePasswordForm(personal=[member.first_name, member.last_name, member.member_number])
+    if form.validate_on_submit():
+        if not verify_password(account.password_hash, form.current_password.data):
+            form.current_password.errors.append(WRONG_PASSWORD)
+        else:
+            account.password_hash = hash_password(form.password.data)
+            account.password_changed_at = utcnow()
+            end_other_sessions(account)
+            record_event(AuthEventKind.PASSWORD_CHANGED, account)
+            db.session.commit()
+            services.notify_password_changed(account)
+            flash(
+                "Votre mot de passe a été modifié. Il sera demandé à votre prochaine connexion ; "
+                "vos autres sessions ont été déconnectées.",
+                "success",
+            )
+            return redirect(url_for("account.index"))
+    return render_template("account/change_password.html", form=form)
+
+
+@bp.get("/mes-donnees")
+@login_required
+def export():
+    """« Télécharger mes données »: a JSON file of everything held about the account."""
+    data = export_account(_account())
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="mes-donnees-cartable.json"'},
+    )
+
+
+@bp.route("/supprimer", methods=["GET", "POST"])
+@login_required
+def delete():
+    """« Supprimer mon compte », after the password is typed again."""
+    account = _account()
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        if not verify_password(account.password_hash, form.password.data):
+            form.password.errors.append(WRONG_PASSWORD)
+        else:
+            record_event(AuthEventKind.ACCOUNT_DELETED, account)
+            end_all_sessions(account)
+            db.session.delete(account)
+            db.session.commit()
+            logout_user()
+            flash("Votre compte a été supprimé.", "success")
+            return redirect(url_for("main.index"))
+    return render_template("account/delete.html", form=form)

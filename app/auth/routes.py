@@ -1,0 +1,207 @@
+"""Registration, e-mail confirmation, login, logout and forgotten password."""
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+
+from app.auth import bp, rules, services
+from app.auth.forms import EmailRequestForm, LoginForm, RegistrationForm, ResetPasswordForm
+from app.auth.passwords import hash_password, verify_password
+from app.auth.tokens import Purpose, TokenError, read_token
+from app.auth_session import end_all_sessions, end_session, record_event, start_session
+from app.clock import utcnow
+from app.extensions import db, limiter
+from app.models import Account, AuthEventKind
+
+MATCH_FAILED = (
+    "Nous ne trouvons pas d'adhérent ou de souscripteur correspondant à ces informations. "
+    "Vérifiez le numéro adhérent, le prénom et le nom tels qu'ils figurent sur votre carte "
+    "de tiers payant."
+)
+MEMBER_HAS_ACCOUNT = (
+    "Un compte existe déjà pour cet adhérent. Connectez-vous, ou utilisez « J'ai oublié mon "
+    "mot de passe » si vous ne vous en souvenez plus."
+)
+EMAIL_TAKEN = "Cette adresse e-mail est déjà utilisée par un autre compte."
+LOGIN_FAILED = (
+    "Adresse e-mail ou mot de passe incorrect, ou inscription pas encore confirmée."
+)
+# The FAQ answer that helps with login problems.
+LOGIN_HELP_SLUG = "probleme-de-connexion"
+
+
+def _account_limit_key() -> str:
+    """Rate-limit key of a login attempt: the account it targets (the e-mail typed)."""
+    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _failed_attempt(response) -> bool:
+    """Only failed attempts count: a successful login answers with a redirection."""
+    return response.status_code != 302
+
+
+def safe_next(target: str | None) -> str | None:
+    """Follow `next` only to a path of this site (no scheme, no host, no backslash)."""
+    if not target or "\\" in target or not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+@bp.route("/inscription", methods=["GET", "POST"])
+def register():
+    """Create an account from the insurance card, then e-mail the confirmation link."""
+    if current_user.is_authenticated:
+        return redirect(url_for("account.index"))
+    insurers = services.insurers_for_registration()
+    form = RegistrationForm()
+    form.insurer.choices = [(insurer.id, insurer.name) for insurer in insurers]
+    show_insurer = len(insurers) > 1
+    if not show_insurer and insurers:
+        form.insurer.data = insurers[0].id
+    if not form.validate_on_submit():
+        return render_template("auth/register.html", form=form, show_insurer=show_insurer)
+
+    member = services.find_registrable_member(
+        form.insurer.data, form.member_number.data, form.first_name.data, form.last_name.data
+    )
+    if member is None:
+        form.form_errors.append(MATCH_FAILED)
+    elif member.account is not None:
+        form.form_errors.append(MEMBER_HAS_ACCOUNT)
+    elif not services.has_valid_offer(member):
+        form.form_errors.append(rules.OFFER_MESSAGE)
+    elif services.email_taken(form.email.data):
+        form.email.errors.append(EMAIL_TAKEN)
+    if form.form_errors or form.email.errors:
+        return render_template("auth/register.html", form=form, show_insurer=show_insurer)
+
+    account = Account(
+        member=member,
+        email=form.email.data,
+        phone=rules.normalize_phone(form.phone.data),
+        password_hash=hash_password(form.password.data),
+    )
+    db.session.add(account)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another registration for this member or e-mail won the race.
+        db.session.rollback()
+        form.form_errors.append(MEMBER_HAS_ACCOUNT)
+        return render_template("auth/register.html", form=form, show_insurer=show_insurer)
+    record_event(AuthEventKind.REGISTER, account)
+    services.send_confirmation(account)
+    return render_template("auth/check_email.html", email=account.email)
+
+
+@bp.get("/inscription/confirmer/<token>")
+def confirm(token: str):
+    """Follow the e-mailed link: the account can log in from now on."""
+    try:
+        account = read_token(token, Purpose.CONFIRM)
+    except TokenError as error:
+        return render_template("auth/link_error.html", message=error.message), 400
+    account.confirmed_at = utcnow()
+    record_event(AuthEventKind.CONFIRM, account)
+    db.session.commit()
+    flash("Votre adresse e-mail est confirmée. Vous pouvez maintenant vous connecter.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/inscription/renvoyer-confirmation", methods=["GET", "POST"])
+@limiter.limit("5 per 10 minutes", methods=["POST"])
+def resend_confirmation():
+    """Send the confirmation link again; the answer never tells whether the account exists."""
+    form = EmailRequestForm()
+    if form.validate_on_submit():
+        account = db.session.scalar(db.select(Account).filter_by(email=form.email.data))
+        if account is not None and not account.is_confirmed:
+            services.send_confirmation(account)
+        return render_template("auth/resend_sent.html", email=form.email.data)
+    return render_template("auth/resend_confirmation.html", form=form)
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+    methods=["POST"],
+    deduct_when=_failed_attempt,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_account_limit_key,
+    methods=["POST"],
+    deduct_when=_failed_attempt,
+)
+def login():
+    """Log in with e-mail and password; one message for every kind of failure."""
+    if current_user.is_authenticated:
+        return redirect(url_for("account.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data.lower()
+        account = db.session.scalar(db.select(Account).filter_by(email=email))
+        password_ok = verify_password(account.password_hash if account else None, form.password.data)
+        if account is None or not password_ok or not account.is_confirmed:
+            record_event(AuthEventKind.LOGIN_FAILED, account)
+            db.session.commit()
+            form.form_errors.append(LOGIN_FAILED)
+        elif not services.has_valid_offer(account.member):
+            record_event(AuthEventKind.LOGIN_REFUSED_OFFER, account)
+            db.session.commit()
+            form.form_errors.append(rules.OFFER_MESSAGE)
+        else:
+            start_session(account)
+            return redirect(safe_next(request.args.get("next")) or url_for("account.index"))
+    return render_template("auth/login.html", form=form, help_slug=LOGIN_HELP_SLUG)
+
+
+@bp.post("/deconnexion")
+@login_required
+def logout():
+    """Log out this browser; the session cookie it held is useless afterwards."""
+    end_session(current_user._get_current_object())
+    flash("Vous êtes déconnecté(e).", "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+@limiter.limit("5 per 10 minutes", methods=["POST"])
+def forgot_password():
+    """Ask for a reset link; the answer is the same whether or not the account exists."""
+    form = EmailRequestForm()
+    if form.validate_on_submit():
+        account = db.session.scalar(db.select(Account).filter_by(email=form.email.data))
+        if account is not None:
+            record_event(AuthEventKind.RESET_REQUESTED, account)
+            services.send_reset(account)
+        return render_template("auth/reset_sent.html", email=form.email.data)
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/mot-de-passe-oublie/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Set a new password from the e-mailed link (single use, one hour)."""
+    try:
+        account = read_token(token, Purpose.RESET)
+    except TokenError as error:
+        return render_template("auth/link_error.html", message=error.message), 400
+    member = account.member
+    form = ResetPasswordForm(personal=[member.first_name, member.last_name, member.member_number])
+    if form.validate_on_submit():
+        account.password_hash = hash_password(form.password.data)
+        account.password_changed_at = utcnow()
+        # The link came to this mailbox: the address is proven.
+        account.confirmed_at = account.confirmed_at or utcnow()
+        end_all_sessions(account)
+        record_event(AuthEventKind.RESET, account)
+        db.session.commit()
+        services.notify_password_changed(account)
+        flash("Votre mot de passe a été modifié. Vous pouvez vous connecter.", "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)

@@ -1,0 +1,24 @@
+"""The one place the application reads the current time: Europe/Paris."""
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def now() -> datetime:
+    """The current time in Paris, timezone-aware."""
+    return datetime.now(PARIS)
+
+
+def today() -> date:
+    """Today's date in Paris."""
+    return now().date()
+
+
+def utcnow() -> datetime:
+    """The current UTC time, naive, as every timestamp is stored in the database.
+
+    SQLite keeps no time zone, so all stored instants are naive UTC everywhere.
+    """
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -1,0 +1,279 @@
+"""Database models (SQLAlchemy 2.0 typed mapping).
+
+Every stored instant is naive UTC (`clock.utcnow`); calendar dates are plain dates.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.clock import utcnow
+from app.extensions import db
+
+
+class Quality(enum.StrEnum):
+    """A person's role on the insurance contract, as the roster names it."""
+
+    ADHERENT = "adherent"
+    SOUSCRIPTEUR = "souscripteur"
+    CONJOINT = "conjoint"
+    ENFANT = "enfant"
+
+    @property
+    def label(self) -> str:
+        return QUALITY_LABELS[self]
+
+    @property
+    def can_register(self) -> bool:
+        return self in (Quality.ADHERENT, Quality.SOUSCRIPTEUR)
+
+
+QUALITY_LABELS = {
+    Quality.ADHERENT: "Adhérent",
+    Quality.SOUSCRIPTEUR: "Souscripteur",
+    Quality.CONJOINT: "Conjoint",
+    Quality.ENFANT: "Enfant",
+}
+
+
+class GuaranteeKind(enum.StrEnum):
+    SCHOOL = "conduite_ecole"
+    EXAM = "transport_examens"
+
+    @property
+    def label(self) -> str:
+        return GUARANTEE_LABELS[self]
+
+
+GUARANTEE_LABELS = {
+    GuaranteeKind.SCHOOL: "Conduite à l'école",
+    GuaranteeKind.EXAM: "Transport aux examens scolaires",
+}
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> sa.Enum:
+    """Store the enum's value as text with a CHECK, the same on SQLite and PostgreSQL."""
+    return sa.Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Insurer(db.Model):
+    __tablename__ = "insurers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    origins: Mapped[list[InsurerOrigin]] = relationship(
+        back_populates="insurer", cascade="all, delete-orphan", order_by="InsurerOrigin.origin"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Insurer {self.slug}>"
+
+
+class InsurerOrigin(db.Model):
+    """A web origin (`scheme://host[:port]`) allowed to embed the insurer's portal."""
+
+    __tablename__ = "insurer_origins"
+    __table_args__ = (sa.UniqueConstraint("insurer_id", "origin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(sa.String(255))
+
+    insurer: Mapped[Insurer] = relationship(back_populates="origins")
+
+
+class Member(db.Model):
+    """A person of an insurer's roster; the family shares the member number."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "insurer_id", "member_number", "last_name_key", "first_name_key", "birth_date"
+        ),
+        sa.Index("ix_members_lookup", "insurer_id", "member_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id", ondelete="CASCADE"))
+    member_number: Mapped[str] = mapped_column(sa.String(32))
+    quality: Mapped[Quality] = mapped_column(_enum(Quality, "quality"))
+    last_name: Mapped[str] = mapped_column(sa.String(100))
+    first_name: Mapped[str] = mapped_column(sa.String(100))
+    # Names folded for matching (no case, accents, hyphens or repeated spaces).
+    last_name_key: Mapped[str] = mapped_column(sa.String(100))
+    first_name_key: Mapped[str] = mapped_column(sa.String(100))
+    birth_date: Mapped[date | None]
+
+    insurer: Mapped[Insurer] = relationship()
+    offers: Mapped[list[Offer]] = relationship(
+        back_populates="member", cascade="all, delete-orphan", order_by="Offer.starts_on"
+    )
+    account: Mapped[Account | None] = relationship(back_populates="member")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def age_on(self, day: date) -> int | None:
+        if self.birth_date is None:
+            return None
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class Offer(db.Model):
+    """The subscription that gives a member access to the service, between two dates."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        sa.UniqueConstraint("member_id", "starts_on"),
+        sa.CheckConstraint("ends_on >= starts_on", name="period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+
+    member: Mapped[Member] = relationship(back_populates="offers")
+
+
+class AssistanceFile(db.Model):
+    """An assistance file opened by the desk for a family (its member number)."""
+
+    __tablename__ = "assistance_files"
+    __table_args__ = (
+        sa.UniqueConstraint("insurer_id", "number"),
+        sa.Index("ix_assistance_files_family", "insurer_id", "member_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id", ondelete="CASCADE"))
+    member_number: Mapped[str] = mapped_column(sa.String(32))
+    number: Mapped[str] = mapped_column(sa.String(64))
+
+    guarantees: Mapped[list[Guarantee]] = relationship(
+        back_populates="assistance_file",
+        cascade="all, delete-orphan",
+        order_by="Guarantee.starts_on",
+    )
+
+
+class Guarantee(db.Model):
+    __tablename__ = "guarantees"
+    __table_args__ = (
+        sa.UniqueConstraint("assistance_file_id", "kind"),
+        sa.CheckConstraint("ends_on >= starts_on", name="period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assistance_file_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assistance_files.id", ondelete="CASCADE")
+    )
+    kind: Mapped[GuaranteeKind] = mapped_column(_enum(GuaranteeKind, "guarantee_kind"))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+
+    assistance_file: Mapped[AssistanceFile] = relationship(back_populates="guarantees")
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+
+class Account(UserMixin, db.Model):
+    """A login identity, linked to exactly one registering member."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lower_case"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="RESTRICT"), unique=True
+    )
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    pending_email: Mapped[str | None] = mapped_column(sa.String(254))
+    phone: Mapped[str] = mapped_column(sa.String(20))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped each time a link of that kind is e-mailed, so that older links stop working.
+    confirm_nonce: Mapped[int] = mapped_column(default=0, server_default="0")
+    reset_nonce: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    member: Mapped[Member] = relationship(back_populates="account", lazy="joined")
+    sessions: Mapped[list[UserSession]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    # The session through which this request was authenticated (set by the user loader).
+    current_session_token = None
+
+    def get_id(self) -> str | None:
+        """Flask-Login stores the session token, never the account id, in the cookie."""
+        return self.current_session_token
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class UserSession(db.Model):
+    """A logged-in browser; deleting the row logs that browser out."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(255))
+
+    account: Mapped[Account] = relationship(back_populates="sessions")
+
+
+class AuthEventKind(enum.StrEnum):
+    REGISTER = "register"
+    CONFIRM = "confirm"
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOGIN_REFUSED_OFFER = "login_refused_offer"
+    LOGOUT = "logout"
+    RESET_REQUESTED = "reset_requested"
+    RESET = "reset"
+    PASSWORD_CHANGED = "password_changed"
+    EMAIL_CHANGED = "email_changed"
+    ACCOUNT_DELETED = "account_deleted"
+
+
+class AuthEvent(db.Model):
+    """Audit trail of authentication events: who, what, when, from where; never a secret."""
+
+    __tablename__ = "auth_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[AuthEventKind] = mapped_column(_enum(AuthEventKind, "auth_event_kind"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
