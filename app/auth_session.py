@@ -27,9 +27,7 @@ def client_ip() -> str | None:
 
 def record_event(kind: AuthEventKind, account: Account | None = None) -> None:
     """Add an audit row (committed with the caller's transaction)."""
-    db.session.add(
-        AuthEvent(kind=kind, account_id=account.id if account else None, ip=client_ip())
-    )
+    db.session.add(AuthEvent(kind=kind, account_id=account.id if account else None, ip=client_ip()))
 
 
 def load_account(token: str) -> Account | None:

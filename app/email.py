@@ -20,10 +20,9 @@ def send_email(to: str, subject: str, template: str, **context) -> None:
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
     if not current_app.config.get("MAIL_SERVER"):
-        print(  # noqa: T201 - the console is the development mailbox
-            f"\n===== E-mail à {to} =====\nSujet : {subject}\n\n{text}\n===== Fin de l'e-mail =====\n",
-            flush=True,
-        )
+        # Without a mail server, the console is the development mailbox.
+        print(f"\n===== E-mail à {to} =====\nSujet : {subject}\n\n{text}", flush=True)
+        print("===== Fin de l'e-mail =====\n", flush=True)
         return
     message = Message(subject=subject, recipients=[to], body=text, html=html)
     mail.send(message)

@@ -26,7 +26,9 @@ def frame_ancestors() -> str:
 def set_security_headers(response: Response) -> Response:
     response.headers.setdefault(
         "Content-Security-Policy",
-        CONTENT_SECURITY_POLICY.replace("frame-ancestors 'self'", "frame-ancestors " + frame_ancestors()),
+        CONTENT_SECURITY_POLICY.replace(
+            "frame-ancestors 'self'", "frame-ancestors " + frame_ancestors()
+        ),
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -106,7 +106,11 @@ class RegistrationForm(NewPasswordMixin, FlaskForm):
             raise ValidationError(rules.PHONE_MESSAGE)
 
     def personal_data(self) -> list[str]:
-        return [self.first_name.data or "", self.last_name.data or "", self.member_number.data or ""]
+        return [
+            self.first_name.data or "",
+            self.last_name.data or "",
+            self.member_number.data or "",
+        ]
 
 
 class LoginForm(FlaskForm):

@@ -25,9 +25,7 @@ MEMBER_HAS_ACCOUNT = (
     "mot de passe » si vous ne vous en souvenez plus."
 )
 EMAIL_TAKEN = "Cette adresse e-mail est déjà utilisée par un autre compte."
-LOGIN_FAILED = (
-    "Adresse e-mail ou mot de passe incorrect, ou inscription pas encore confirmée."
-)
+LOGIN_FAILED = "Adresse e-mail ou mot de passe incorrect, ou inscription pas encore confirmée."
 # The FAQ answer that helps with login problems.
 LOGIN_HELP_SLUG = "probleme-de-connexion"
 
@@ -146,7 +144,9 @@ def login():
     if form.validate_on_submit():
         email = form.email.data.lower()
         account = db.session.scalar(db.select(Account).filter_by(email=email))
-        password_ok = verify_password(account.password_hash if account else None, form.password.data)
+        password_ok = verify_password(
+            account.password_hash if account else None, form.password.data
+        )
         if account is None or not password_ok or not account.is_confirmed:
             record_event(AuthEventKind.LOGIN_FAILED, account)
             db.session.commit()

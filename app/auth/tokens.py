@@ -62,7 +62,9 @@ def make_token(account: Account, purpose: Purpose) -> str:
         account.reset_nonce += 1
     else:
         account.confirm_nonce += 1
-    return _serializer().dumps({"a": account.id, "p": str(purpose), "f": _fingerprint(account, purpose)})
+    return _serializer().dumps(
+        {"a": account.id, "p": str(purpose), "f": _fingerprint(account, purpose)}
+    )
 
 
 def read_token(token: str, purpose: Purpose) -> Account:

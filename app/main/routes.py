@@ -41,4 +41,3 @@ def inject_navigation():
         "footer_links": lambda: _existing(FOOTER_LINKS),
         "account_shortcuts": lambda: _existing(ACCOUNT_SHORTCUTS),
     }
-

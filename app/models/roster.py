@@ -1,7 +1,4 @@
-"""Database models (SQLAlchemy 2.0 typed mapping).
-
-Every stored instant is naive UTC (`clock.utcnow`); calendar dates are plain dates.
-"""
+"""Insurers and what their roster feeds bring: members, offers, assistance files."""
 
 from __future__ import annotations
 
@@ -9,11 +6,11 @@ import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
 from app.extensions import db
+from app.models.types import enum_column
 
 
 class Quality(enum.StrEnum):
@@ -54,18 +51,6 @@ GUARANTEE_LABELS = {
     GuaranteeKind.SCHOOL: "Conduite à l'école",
     GuaranteeKind.EXAM: "Transport aux examens scolaires",
 }
-
-
-def _enum(enum_class: type[enum.Enum], name: str) -> sa.Enum:
-    """Store the enum's value as text with a CHECK, the same on SQLite and PostgreSQL."""
-    return sa.Enum(
-        enum_class,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class Insurer(db.Model):
@@ -112,7 +97,7 @@ class Member(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id", ondelete="CASCADE"))
     member_number: Mapped[str] = mapped_column(sa.String(32))
-    quality: Mapped[Quality] = mapped_column(_enum(Quality, "quality"))
+    quality: Mapped[Quality] = mapped_column(enum_column(Quality, "quality"))
     last_name: Mapped[str] = mapped_column(sa.String(100))
     first_name: Mapped[str] = mapped_column(sa.String(100))
     # Names folded for matching (no case, accents, hyphens or repeated spaces).
@@ -124,7 +109,7 @@ class Member(db.Model):
     offers: Mapped[list[Offer]] = relationship(
         back_populates="member", cascade="all, delete-orphan", order_by="Offer.starts_on"
     )
-    account: Mapped[Account | None] = relationship(back_populates="member")
+    account: Mapped[Account | None] = relationship(back_populates="member")  # noqa: F821
 
     @property
     def full_name(self) -> str:
@@ -186,7 +171,7 @@ class Guarantee(db.Model):
     assistance_file_id: Mapped[int] = mapped_column(
         sa.ForeignKey("assistance_files.id", ondelete="CASCADE")
     )
-    kind: Mapped[GuaranteeKind] = mapped_column(_enum(GuaranteeKind, "guarantee_kind"))
+    kind: Mapped[GuaranteeKind] = mapped_column(enum_column(GuaranteeKind, "guarantee_kind"))
     starts_on: Mapped[date]
     ends_on: Mapped[date]
 
@@ -194,86 +179,3 @@ class Guarantee(db.Model):
 
     def covers(self, day: date) -> bool:
         return self.starts_on <= day <= self.ends_on
-
-
-class Account(UserMixin, db.Model):
-    """A login identity, linked to exactly one registering member."""
-
-    __tablename__ = "accounts"
-    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lower_case"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("members.id", ondelete="RESTRICT"), unique=True
-    )
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
-    pending_email: Mapped[str | None] = mapped_column(sa.String(254))
-    phone: Mapped[str] = mapped_column(sa.String(20))
-    password_hash: Mapped[str] = mapped_column(sa.String(255))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    confirmed_at: Mapped[datetime | None]
-    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Bumped each time a link of that kind is e-mailed, so that older links stop working.
-    confirm_nonce: Mapped[int] = mapped_column(default=0, server_default="0")
-    reset_nonce: Mapped[int] = mapped_column(default=0, server_default="0")
-
-    member: Mapped[Member] = relationship(back_populates="account", lazy="joined")
-    sessions: Mapped[list[UserSession]] = relationship(
-        back_populates="account", cascade="all, delete-orphan", passive_deletes=True
-    )
-
-    # The session through which this request was authenticated (set by the user loader).
-    current_session_token = None
-
-    def get_id(self) -> str | None:
-        """Flask-Login stores the session token, never the account id, in the cookie."""
-        return self.current_session_token
-
-    @property
-    def is_confirmed(self) -> bool:
-        return self.confirmed_at is not None
-
-
-class UserSession(db.Model):
-    """A logged-in browser; deleting the row logs that browser out."""
-
-    __tablename__ = "user_sessions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
-    )
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    ip: Mapped[str | None] = mapped_column(sa.String(45))
-    user_agent: Mapped[str | None] = mapped_column(sa.String(255))
-
-    account: Mapped[Account] = relationship(back_populates="sessions")
-
-
-class AuthEventKind(enum.StrEnum):
-    REGISTER = "register"
-    CONFIRM = "confirm"
-    LOGIN = "login"
-    LOGIN_FAILED = "login_failed"
-    LOGIN_REFUSED_OFFER = "login_refused_offer"
-    LOGOUT = "logout"
-    RESET_REQUESTED = "reset_requested"
-    RESET = "reset"
-    PASSWORD_CHANGED = "password_changed"
-    EMAIL_CHANGED = "email_changed"
-    ACCOUNT_DELETED = "account_deleted"
-
-
-class AuthEvent(db.Model):
-    """Audit trail of authentication events: who, what, when, from where; never a secret."""
-
-    __tablename__ = "auth_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
-    )
-    kind: Mapped[AuthEventKind] = mapped_column(_enum(AuthEventKind, "auth_event_kind"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    ip: Mapped[str | None] = mapped_column(sa.String(45))

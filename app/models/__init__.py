@@ -1,0 +1,36 @@
+"""Database models (SQLAlchemy 2.0 typed mapping), one module per domain.
+
+Every stored instant is naive UTC (`clock.utcnow`); calendar dates are plain dates.
+Each feature adds its module here so that Alembic and the app see every table.
+"""
+
+from app.models.accounts import Account, AuthEvent, AuthEventKind, UserSession
+from app.models.roster import (
+    GUARANTEE_LABELS,
+    QUALITY_LABELS,
+    AssistanceFile,
+    Guarantee,
+    GuaranteeKind,
+    Insurer,
+    InsurerOrigin,
+    Member,
+    Offer,
+    Quality,
+)
+
+__all__ = [
+    "GUARANTEE_LABELS",
+    "QUALITY_LABELS",
+    "Account",
+    "AssistanceFile",
+    "AuthEvent",
+    "AuthEventKind",
+    "Guarantee",
+    "GuaranteeKind",
+    "Insurer",
+    "InsurerOrigin",
+    "Member",
+    "Offer",
+    "Quality",
+    "UserSession",
+]
