@@ -85,7 +85,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
-    SECRET_KEY = "test-secret-key-not-for-production"
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 - tests only
     SQLALCHEMY_DATABASE_URI = _database_url("sqlite://")
     PUBLIC_URL = "http://portail.test"
     SESSION_COOKIE_SECURE = False
