@@ -17,8 +17,22 @@ from app.models.roster import (
     Offer,
     Quality,
 )
+from app.models.trips import (
+    ADDRESS_KIND_LABELS,
+    TRIP_PURPOSE_LABELS,
+    Address,
+    AddressKind,
+    Trip,
+    TripPurpose,
+)
 
 __all__ = [
+    "ADDRESS_KIND_LABELS",
+    "TRIP_PURPOSE_LABELS",
+    "Address",
+    "AddressKind",
+    "Trip",
+    "TripPurpose",
     "GUARANTEE_LABELS",
     "QUALITY_LABELS",
     "Account",

@@ -1,0 +1,125 @@
+"""The family's addresses and the school trips booked between them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.clock import utcnow
+from app.extensions import db
+from app.models.roster import Member
+from app.models.types import enum_column
+
+
+class AddressKind(enum.StrEnum):
+    HOME = "domicile"
+    PRIMARY_SCHOOL = "ecole_primaire"
+    MIDDLE_SCHOOL = "college"
+    HIGH_SCHOOL = "lycee"
+    OTHER = "autre"
+
+    @property
+    def label(self) -> str:
+        return ADDRESS_KIND_LABELS[self]
+
+
+ADDRESS_KIND_LABELS = {
+    AddressKind.HOME: "Domicile",
+    AddressKind.PRIMARY_SCHOOL: "École primaire",
+    AddressKind.MIDDLE_SCHOOL: "Collège",
+    AddressKind.HIGH_SCHOOL: "Lycée",
+    AddressKind.OTHER: "Autre",
+}
+
+
+class TripPurpose(enum.StrEnum):
+    SCHOOL = "ecole"
+    EXAM = "examen"
+
+    @property
+    def label(self) -> str:
+        return TRIP_PURPOSE_LABELS[self]
+
+
+TRIP_PURPOSE_LABELS = {TripPurpose.SCHOOL: "École", TripPurpose.EXAM: "Examen"}
+
+
+class Address(db.Model):
+    """A complete postal address of the family; archived, never erased, once trips used it."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (
+        # « Intitulé » is unique among the account's current addresses.
+        sa.Index(
+            "uq_addresses_account_label",
+            "account_id",
+            "label_key",
+            unique=True,
+            sqlite_where=sa.text("archived_at IS NULL"),
+            postgresql_where=sa.text("archived_at IS NULL"),
+        ),
+        sa.CheckConstraint("length(postal_code) = 5", name="postal_code_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(sa.String(100))
+    # The label folded (case, accents, spaces) so that « Maison » and « maison » collide.
+    label_key: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[AddressKind] = mapped_column(enum_column(AddressKind, "address_kind"))
+    street: Mapped[str] = mapped_column(sa.String(200))
+    complement: Mapped[str | None] = mapped_column(sa.String(200))
+    postal_code: Mapped[str] = mapped_column(sa.String(5))
+    city: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    archived_at: Mapped[datetime | None]
+
+    @property
+    def one_line(self) -> str:
+        parts = [self.street, self.complement, f"{self.postal_code} {self.city}"]
+        return ", ".join(part for part in parts if part)
+
+
+class Trip(db.Model):
+    """One child, one date and hour (Paris local time), from one address to another."""
+
+    __tablename__ = "trips"
+    __table_args__ = (
+        # One child cannot have two trips at the same time (cancelled trips excepted).
+        sa.Index(
+            "uq_trips_child_when",
+            "child_id",
+            "trip_date",
+            "trip_time",
+            unique=True,
+            sqlite_where=sa.text("cancelled_at IS NULL"),
+            postgresql_where=sa.text("cancelled_at IS NULL"),
+        ),
+        sa.Index("ix_trips_account_date", "account_id", "trip_date"),
+        sa.CheckConstraint("from_address_id <> to_address_id", name="distinct_addresses"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    child_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
+    trip_date: Mapped[date]
+    trip_time: Mapped[time]
+    purpose: Mapped[TripPurpose] = mapped_column(enum_column(TripPurpose, "trip_purpose"))
+    from_address_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("addresses.id", ondelete="CASCADE"), index=True
+    )
+    to_address_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("addresses.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[datetime | None]
+
+    child: Mapped[Member] = relationship()
+    from_address: Mapped[Address] = relationship(foreign_keys=[from_address_id])
+    to_address: Mapped[Address] = relationship(foreign_keys=[to_address_id])
