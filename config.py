@@ -65,7 +65,6 @@ class Config:
     SESSION_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
     SESSION_COOKIE_NAME = "cartable_session"
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
-    SESSION_IDLE_SECONDS = 60 * 60 * 2
 
     # Links sent by e-mail (confirmation, reset) stop working after this delay.
     TOKEN_MAX_AGE_SECONDS = 60 * 60

@@ -38,6 +38,7 @@ def _existing(links):
 @bp.app_context_processor
 def inject_navigation():
     return {
+        "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
         "footer_links": lambda: _existing(FOOTER_LINKS),
         "account_shortcuts": lambda: _existing(ACCOUNT_SHORTCUTS),
     }

@@ -1,0 +1,226 @@
+"""« Mon Espace »: account data, « Modifier », family, password, export and deletion."""
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from app.auth import rules
+from app.auth.routes import EMAIL_TAKEN
+from app.extensions import db
+from app.models import Account, AuthEvent, AuthEventKind, UserSession
+from tests.conftest import DEFAULT_PASSWORD, submit
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_mon_espace_shows_account_family_and_password_sections(client, auth):
+    auth.sophie()
+    page = text(client.get("/mon-espace/"))
+    for expected in [
+        "Mon compte",
+        "Modifier",
+        "Ma famille",
+        "Mot de Passe",
+        "AB123456",
+        "Sophie",
+        "MARTIN",
+        "sophie.martin@example.fr",
+        "06 12 34 56 78",
+        "Mutuelle Démo",
+        "Maxime MARTIN (Enfant, 12 ans)",
+        "Franck MARTIN (Enfant, 9 ans)",
+        "Télécharger mes données",
+        "Supprimer mon compte",
+    ]:
+        assert expected in page, expected
+
+
+def test_another_account_never_sees_sophies_data(client, other_client, auth):
+    auth.sophie()
+    auth.karim(other_client)
+    page = text(other_client.get("/mon-espace/"))
+    assert "Karim" in page and "Lina" in page
+    assert "Sophie" not in page and "Maxime" not in page and "AB123456" not in page
+    export = other_client.get("/mon-espace/mes-donnees").get_data(as_text=True)
+    assert "sophie" not in export.lower() and "AB123456" not in export
+
+
+def test_modifier_changes_the_phone(app, client, auth):
+    auth.sophie()
+    response = submit(
+        client,
+        "/mon-espace/modifier",
+        {"email": "sophie.martin@example.fr", "phone": "+33 7 98 76 54 32"},
+    )
+    assert response.status_code == 302
+    assert "07 98 76 54 32" in text(client.get("/mon-espace/"))
+
+
+def test_modifier_has_no_roster_fields(client, auth):
+    auth.sophie()
+    page = text(client.get("/mon-espace/modifier"))
+    assert 'name="email"' in page and 'name="phone"' in page
+    assert 'name="first_name"' not in page and 'name="member_number"' not in page
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"email": "sophie.martin@example.fr", "phone": "01 02 03 04 05"}, rules.PHONE_MESSAGE),
+        ({"email": "n'importe quoi", "phone": "0612345678"}, "adresse e-mail valide"),
+        ({"email": "", "phone": ""}, "Ce champ est obligatoire."),
+        ({"email": "a" * 10_000 + "@example.fr", "phone": "0612345678"}, "254 caractères"),
+    ],
+)
+def test_modifier_bad_input(app, client, auth, data, message):
+    auth.sophie()
+    response = submit(client, "/mon-espace/modifier", data)
+    assert response.status_code == 200
+    assert message in text(response)
+    with app.app_context():
+        account = db.session.scalar(sa.select(Account))
+        assert account.phone == "06 12 34 56 78" and account.pending_email is None
+
+
+def test_new_email_replaces_the_old_one_once_confirmed(app, client, auth, mailbox):
+    auth.sophie()
+    response = submit(
+        client,
+        "/mon-espace/modifier",
+        {"email": "Sophie.Nouvelle@Example.fr", "phone": "06 12 34 56 78"},
+    )
+    assert response.status_code == 302
+    message = mailbox.last("sophie.nouvelle@example.fr")
+    assert message["Subject"] == "Confirmez votre nouvelle adresse e-mail"
+    page = text(client.get("/mon-espace/"))
+    assert "en attente de confirmation : sophie.nouvelle@example.fr" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(Account.email)) == "sophie.martin@example.fr"
+
+    link = mailbox.links(message)[0].removeprefix("http://portail.test")
+    assert client.get(link).status_code == 302
+    with app.app_context():
+        account = db.session.scalar(sa.select(Account))
+        assert account.email == "sophie.nouvelle@example.fr" and account.pending_email is None
+    assert client.get(link).status_code == 400  # single use
+    auth.logout()
+    assert auth.login("sophie.nouvelle@example.fr").status_code == 302
+
+
+def test_email_of_another_account_cannot_be_taken(app, client, other_client, auth):
+    auth.sophie()
+    auth.karim(other_client)
+    response = submit(
+        client,
+        "/mon-espace/modifier",
+        {"email": "karim.dupont@example.fr", "phone": "06 12 34 56 78"},
+    )
+    assert EMAIL_TAKEN in text(response)
+
+
+def test_password_change_asks_the_current_one_first(client, auth):
+    auth.sophie()
+    response = submit(
+        client,
+        "/mon-espace/mot-de-passe",
+        {
+            "current_password": "Mauvais2026!",
+            "password": "Nouveau2026x",
+            "password_confirm": "Nouveau2026x",
+        },
+    )
+    assert "Le mot de passe saisi n&#39;est pas le bon." in text(response)
+
+
+def test_password_change_logs_out_other_sessions_and_works_at_next_login(
+    app, client, other_client, auth, mailbox
+):
+    auth.sophie()
+    other = type(auth)(app, other_client)
+    assert other.login().status_code == 302
+    response = submit(
+        client,
+        "/mon-espace/mot-de-passe",
+        {
+            "current_password": DEFAULT_PASSWORD,
+            "password": "Nouveau2026x",
+            "password_confirm": "Nouveau2026x",
+        },
+    )
+    assert response.status_code == 302
+    # This browser stays in; the other one is logged out.
+    assert client.get("/mon-espace/").status_code == 200
+    assert other_client.get("/mon-espace/").status_code == 302
+    assert mailbox.last("sophie.martin@example.fr")["Subject"] == (
+        "Votre mot de passe a été modifié"
+    )
+    auth.logout()
+    assert auth.login().status_code == 200
+    assert auth.login(password="Nouveau2026x").status_code == 302
+    with app.app_context():
+        kinds = db.session.scalars(sa.select(AuthEvent.kind)).all()
+        assert AuthEventKind.PASSWORD_CHANGED in kinds
+
+
+def test_password_change_applies_the_policy(client, auth):
+    auth.sophie()
+    response = submit(
+        client,
+        "/mon-espace/mot-de-passe",
+        {"current_password": DEFAULT_PASSWORD, "password": "court", "password_confirm": "court"},
+    )
+    assert rules.PASSWORD_POLICY_MESSAGE in text(response)
+
+
+def test_data_export_holds_everything_about_the_account(client, auth):
+    auth.sophie()
+    response = client.get("/mon-espace/mes-donnees")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    data = json.loads(response.get_data(as_text=True))
+    assert data["compte"]["adresse_email"] == "sophie.martin@example.fr"
+    assert data["compte"]["numero_adherent"] == "AB123456"
+    assert {p["prenom"] for p in data["famille"]} == {"Maxime", "Franck"}
+    assert data["dossiers_assistance"][0]["garanties"]
+    assert data["journal_de_connexion"][0]["evenement"] == "login"
+    assert "password" not in response.get_data(as_text=True).lower()
+
+
+def test_account_deletion_needs_the_password_then_erases_the_account(app, client, auth):
+    auth.sophie()
+    response = submit(client, "/mon-espace/supprimer", {"password": "Mauvais2026!"})
+    assert response.status_code == 200
+    assert "Le mot de passe saisi n&#39;est pas le bon." in text(response)
+    response = submit(client, "/mon-espace/supprimer", {"password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/mon-espace/").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Account.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(UserSession.id))) == 0
+        # The audit trail keeps the deletion, no longer tied to anyone.
+        deleted = db.session.scalar(
+            sa.select(AuthEvent).where(AuthEvent.kind == AuthEventKind.ACCOUNT_DELETED)
+        )
+        assert deleted is not None and deleted.account_id is None
+    assert auth.login().status_code == 200
+    # The member can register again.
+    assert "Créer mon compte" in text(client.get("/inscription"))
+
+
+def test_deletion_without_csrf_is_refused(app, client, auth):
+    auth.sophie()
+    response = client.post("/mon-espace/supprimer", data={"password": DEFAULT_PASSWORD})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Account.id))) == 1
+
+
+def test_mon_espace_runs_a_fixed_number_of_queries(client, auth, count_queries):
+    auth.sophie()
+    client.get("/mon-espace/")
+    with count_queries() as counter:
+        client.get("/mon-espace/")
+    assert counter.count <= 6, counter.statements
