@@ -45,6 +45,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp, url_prefix="/mon-espace")
+    from app.faq import bp as faq_bp
+    app.register_blueprint(faq_bp)  # /faq and /infos/...
 
 
 def register_errorhandlers(app: Flask) -> None:

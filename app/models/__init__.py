@@ -5,6 +5,7 @@ Each feature adds its module here so that Alembic and the app see every table.
 """
 
 from app.models.accounts import Account, AuthEvent, AuthEventKind, UserSession
+from app.models.faq import FaqEntry, FaqTheme  # noqa: F401
 from app.models.roster import (
     GUARANTEE_LABELS,
     QUALITY_LABELS,

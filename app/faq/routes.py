@@ -1,0 +1,152 @@
+"""Views of the FAQ and of the information pages; answers come from the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import groupby
+
+import sqlalchemy as sa
+from flask import abort, current_app, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import contains_eager
+
+from app.email import public_url
+from app.extensions import db
+from app.faq import bp
+from app.faq.render import render_text
+from app.faq.search import QUERY_MAX_LENGTH, Document, rank
+from app.models import FaqEntry, FaqTheme, Insurer
+
+# The information pages and the answers each one is built from, in reading order.
+HEALTH_DATA_SLUGS = (
+    "donnees-de-sante",
+    "hebergement-des-donnees",
+    "acces-aux-donnees",
+    "mon-compte-et-mes-donnees",
+)
+BROWSERS_SLUGS = ("navigateurs-recommandes",)
+COOKIES_SLUGS = ("desactiver-les-cookies",)
+SCOPE_SLUGS = ("ce-que-couvre-la-plateforme", "devis", "trajet-examen")
+
+
+@dataclass
+class ThemeGroup:
+    theme: FaqTheme
+    entries: list[FaqEntry]
+
+
+def all_entries() -> list[FaqEntry]:
+    """Every question with its theme, in display order: one query."""
+    return list(
+        db.session.scalars(
+            sa.select(FaqEntry)
+            .join(FaqEntry.theme)
+            .options(contains_eager(FaqEntry.theme))
+            .order_by(FaqTheme.position, FaqTheme.id, FaqEntry.position, FaqEntry.id)
+        )
+    )
+
+
+def group_by_theme(entries: list[FaqEntry]) -> list[ThemeGroup]:
+    """Consecutive entries of one theme together (entries come sorted by theme)."""
+    return [ThemeGroup(theme, list(items)) for theme, items in groupby(entries, lambda e: e.theme)]
+
+
+def assistance_insurer() -> Insurer | None:
+    """The mutuelle whose assistance to suggest: the member's, or the only one served."""
+    if current_user.is_authenticated:
+        return current_user.member.insurer
+    insurers = db.session.scalars(sa.select(Insurer).order_by(Insurer.id).limit(2)).all()
+    return insurers[0] if len(insurers) == 1 else None
+
+
+def _document(entry: FaqEntry) -> Document:
+    return Document(entry.slug, entry.question, entry.answer, entry.theme.title, entry.keywords)
+
+
+@bp.get("/faq")
+def index():
+    """The questions grouped by theme; with `q`, the answers ranked for that search."""
+    query = " ".join(request.args.get("q", "")[:QUERY_MAX_LENGTH].split())
+    entries = all_entries()
+    if not query:
+        return render_template("faq/index.html", groups=group_by_theme(entries), query="")
+    by_slug = {entry.slug: entry for entry in entries}
+    hits = rank([_document(entry) for entry in entries], query)
+    results = [(by_slug[hit.key], hit.matched) for hit in hits]
+    return render_template(
+        "faq/index.html",
+        groups=group_by_theme(entries),
+        query=query,
+        results=results,
+        insurer=None if results else assistance_insurer(),
+    )
+
+
+@bp.get("/faq/<slug>")
+def answer(slug: str):
+    """One answer on its own page, with its permanent address to share."""
+    entries = all_entries()
+    entry = next((e for e in entries if e.slug == slug), None)
+    if entry is None:
+        abort(404)
+    siblings = [e for e in entries if e.theme_id == entry.theme_id and e.id != entry.id]
+    return render_template(
+        "faq/answer.html",
+        entry=entry,
+        siblings=siblings,
+        permalink=public_url(url_for("faq.answer", slug=entry.slug)),
+    )
+
+
+def _info_page(template: str, slugs: tuple[str, ...], **context):
+    """An information page built from these answers, in this order: one query."""
+    rows = db.session.scalars(sa.select(FaqEntry).where(FaqEntry.slug.in_(slugs))).all()
+    by_slug = {row.slug: row for row in rows}
+    entries = [by_slug[slug] for slug in slugs if slug in by_slug]
+    return render_template(template, entries=entries, **context)
+
+
+@bp.get("/infos/donnees-de-sante")
+def health_data():
+    """Health data, its certified host (HDS) and who can read it."""
+    return _info_page("faq/infos/health_data.html", HEALTH_DATA_SLUGS)
+
+
+@bp.get("/infos/navigateurs")
+def browsers():
+    """The browsers the portal is made for."""
+    return _info_page("faq/infos/browsers.html", BROWSERS_SLUGS)
+
+
+@bp.get("/infos/cookies")
+def cookies():
+    """The one cookie the portal sets, and how to disable cookies in each browser."""
+    return _info_page(
+        "faq/infos/cookies.html",
+        COOKIES_SLUGS,
+        session_cookie=current_app.config["SESSION_COOKIE_NAME"],
+    )
+
+
+@bp.get("/infos/perimetre")
+def scope():
+    """What the platform covers, and what it does not (quotes, health costs)."""
+    return _info_page("faq/infos/scope.html", SCOPE_SLUGS)
+
+
+@bp.app_template_filter("faq_text")
+def faq_text_filter(text: str, matched=()):
+    """`{{ entry.answer | faq_text(matched) }}`: escaped text, links, highlighted terms."""
+    return render_text(text, matched)
+
+
+@bp.app_template_filter("tel_href")
+def tel_href(phone: str) -> str:
+    """`01 23 45 67 89` → `tel:+33123456789` (a French number as the insurer gives it)."""
+    digits = "".join(c for c in phone if c.isdigit())
+    if phone.strip().startswith("+"):
+        return "tel:+" + digits
+    if len(digits) == 10 and digits.startswith("0"):
+        return "tel:+33" + digits[1:]
+    return "tel:" + digits
