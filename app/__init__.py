@@ -47,6 +47,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp, url_prefix="/mon-espace")
     from app.faq import bp as faq_bp
     app.register_blueprint(faq_bp)  # /faq and /infos/...
+    from app.addresses import bp as addresses_bp
+    app.register_blueprint(addresses_bp, url_prefix="/adresses")
 
 
 def register_errorhandlers(app: Flask) -> None:

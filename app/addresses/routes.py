@@ -1,0 +1,102 @@
+"""« Mes adresses »: list, add, view, edit and delete the family's addresses."""
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+
+from app.addresses import bp, rules, services
+from app.addresses.forms import AddressForm, ConfirmDeleteForm
+from app.clock import now
+from app.extensions import db
+
+FAQ_DELETE_SLUG = "supprimer-une-adresse"
+
+
+def _faq_link() -> str | None:
+    """The FAQ answer about deleting an address, once the FAQ exists."""
+    if "faq.answer" in current_app.view_functions:
+        return url_for("faq.answer", slug=FAQ_DELETE_SLUG)
+    return None
+
+
+def _save(form, template: str, **context):
+    """Commit; a label taken meanwhile (two tabs, a double click) is a field error."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        form.label.errors.append(rules.LABEL_TAKEN_MESSAGE)
+        return render_template(template, form=form, **context)
+    return None
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The account's current addresses."""
+    addresses = services.current_addresses(current_user.id)
+    return render_template("addresses/index.html", addresses=addresses)
+
+
+@bp.route("/ajouter", methods=["GET", "POST"])
+@login_required
+def create():
+    """« Ajouter une adresse »."""
+    form = AddressForm(account_id=current_user.id)
+    if form.validate_on_submit():
+        address = services.create(current_user.id, form)
+        error_page = _save(form, "addresses/form.html", address=None)
+        if error_page:
+            return error_page
+        flash(f"L'adresse « {address.label} » est enregistrée.", "success")
+        return redirect(url_for("addresses.index"))
+    return render_template("addresses/form.html", form=form, address=None)
+
+
+@bp.get("/<int:address_id>")
+@login_required
+def show(address_id: int):
+    """One address, with the trips still to come that use it."""
+    address = services.address_or_404(current_user.id, address_id)
+    upcoming = services.upcoming_trips(services.trips_using(address), now())
+    return render_template("addresses/show.html", address=address, upcoming=upcoming)
+
+
+@bp.route("/<int:address_id>/modifier", methods=["GET", "POST"])
+@login_required
+def edit(address_id: int):
+    """« Modifier »: trips still to come follow the change, past trips keep the old address."""
+    address = services.address_or_404(current_user.id, address_id)
+    form = AddressForm(obj=address, account_id=current_user.id, address_id=address.id)
+    if not form.is_submitted():
+        form.kind.data = address.kind.value
+    if form.validate_on_submit():
+        saved = services.update(address, form, now())
+        error_page = _save(form, "addresses/form.html", address=address)
+        if error_page:
+            return error_page
+        flash(f"L'adresse « {saved.label} » est modifiée.", "success")
+        return redirect(url_for("addresses.index"))
+    return render_template("addresses/form.html", form=form, address=address)
+
+
+@bp.route("/<int:address_id>/supprimer", methods=["GET", "POST"])
+@login_required
+def delete(address_id: int):
+    """« Supprimer », after confirmation; refused while a trip still to come uses it."""
+    address = services.address_or_404(current_user.id, address_id)
+    blocking = services.upcoming_trips(services.trips_using(address), now())
+    form = ConfirmDeleteForm()
+    if not blocking and form.validate_on_submit():
+        services.archive(address)
+        db.session.commit()
+        flash(f"L'adresse « {address.label} » est supprimée.", "success")
+        return redirect(url_for("addresses.index"))
+    return render_template(
+        "addresses/delete.html",
+        address=address,
+        form=form,
+        blocking=blocking,
+        blocked_message=rules.DELETE_BLOCKED_MESSAGE,
+        faq_link=_faq_link(),
+    )

@@ -1,0 +1,102 @@
+"""Address rules as plain functions: labels, postal codes, and when an address may go.
+
+No Flask here, so that forms, views, the CLI and tests all call the same code.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from app.auth.rules import fold_name
+
+PARIS = ZoneInfo("Europe/Paris")
+
+LABEL_MAX_LENGTH = 100
+STREET_MAX_LENGTH = 200
+COMPLEMENT_MAX_LENGTH = 200
+CITY_MAX_LENGTH = 100
+
+LABEL_TAKEN_MESSAGE = "Vous avez déjà une adresse avec cet intitulé : choisissez-en un autre."
+POSTAL_CODE_FORMAT_MESSAGE = "Le code postal doit comporter 5 chiffres, par exemple 75011."
+POSTAL_CODE_UNKNOWN_MESSAGE = "Ce code postal ne correspond à aucun département français."
+DELETE_BLOCKED_MESSAGE = (
+    "Vous devez supprimer le trajet vers cette destination avant de pouvoir supprimer l'adresse."
+)
+
+_SPACES = re.compile(r"\s+")
+_FIVE_DIGITS = re.compile(r"[0-9]{5}")
+
+
+def clean_text(value: str | None) -> str:
+    """A typed line: no surrounding or repeated spaces, no control characters (NUL…)."""
+    spaced = _SPACES.sub(" ", value or "")
+    return "".join(c for c in spaced if unicodedata.category(c) != "Cc").strip()
+
+
+def label_key(label: str) -> str:
+    """The key under which « Intitulé » is unique: « École » and « ecole  » collide."""
+    # Folding may lengthen a few characters (ligatures); the column holds 100.
+    return fold_name(clean_text(label))[:LABEL_MAX_LENGTH]
+
+
+def normalize_postal_code(value: str | None) -> str | None:
+    """Five digits of a French postal code, spaces ignored; None when malformed.
+
+    Whether the code exists is `postal_code_problem`'s business.
+    """
+    compact = _SPACES.sub("", value or "")
+    return compact if _FIVE_DIGITS.fullmatch(compact) else None
+
+
+def postal_code_problem(value: str | None) -> str | None:
+    """The French message when a postal code is not one of France's, else None.
+
+    Metropolitan départements 01 to 95 (Corsica keeps 20xxx), overseas 97xxx and 98xxx.
+    """
+    code = normalize_postal_code(value)
+    if code is None:
+        return POSTAL_CODE_FORMAT_MESSAGE
+    department = int(code[:2])
+    if 1 <= department <= 95 or department in (97, 98):
+        return None
+    return POSTAL_CODE_UNKNOWN_MESSAGE
+
+
+@dataclass(frozen=True)
+class TripUse:
+    """What the address rules need to know about one trip using an address."""
+
+    trip_date: date
+    trip_time: time
+    cancelled: bool
+
+
+def trip_start(trip_date: date, trip_time: time) -> datetime:
+    """The instant a trip starts, from its Paris local date and hour."""
+    return datetime.combine(trip_date, trip_time, tzinfo=PARIS)
+
+
+def is_upcoming(use: TripUse, now: datetime) -> bool:
+    """A trip still to come: not cancelled and not started yet (Paris time)."""
+    return not use.cancelled and trip_start(use.trip_date, use.trip_time) > now
+
+
+def is_past(use: TripUse, now: datetime) -> bool:
+    """A trip that belongs to history: its date and hour are over (cancelled or not)."""
+    return trip_start(use.trip_date, use.trip_time) <= now
+
+
+def can_delete(uses: Iterable[TripUse], now: datetime) -> bool:
+    """An address may be deleted when no trip still to come uses it."""
+    return not any(is_upcoming(use, now) for use in uses)
+
+
+def edit_needs_new_version(uses: Iterable[TripUse], now: datetime) -> bool:
+    """Editing an address that past trips used keeps the old version for their history.
+
+    Trips still to come follow the corrected address: it is the one the transporter needs.
+    """
+    return any(is_past(use, now) for use in uses)

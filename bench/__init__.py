@@ -1,0 +1,1 @@
+"""Load benchmark of the portal (not part of the test suite): see `bench/run.py`."""
