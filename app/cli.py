@@ -1,11 +1,19 @@
 """Command-line commands (`flask --app wsgi ...`)."""
 
+from pathlib import Path
+
 import click
+import sqlalchemy as sa
 from flask import Flask
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 from app.clock import today
 from app.demo import load_demo
+from app.extensions import db
+from app.models import Insurer
+from app.roster import MAX_BYTES, RosterImportError, Tally, import_assistance_files, import_people
+from app.roster.csvfile import too_big_message
+from app.roster.insurers import InsurerError, create_insurer
 
 
 @click.command("demo")
@@ -27,7 +35,138 @@ def setup_command(context):
     context.invoke(faq_load_command)
 
 
+# --- Insurers and their roster feeds ------------------------------------------------------
+
+insurer_cli = AppGroup("insurer", help="Mutuelles : création.")
+roster_cli = AppGroup(
+    "roster", help="Fichiers envoyés par les mutuelles : personnes et dossiers d'assistance."
+)
+
+
+def _fail(*messages: str) -> None:
+    """Print the French reasons on stderr and stop with exit code 1."""
+    for message in messages:
+        click.echo(message, err=True)
+    raise click.exceptions.Exit(1)
+
+
+@insurer_cli.command(
+    "add",
+    help="Crée une mutuelle. SLUG : identifiant de l'adresse /e/SLUG (minuscules, chiffres, "
+    "tirets) ; NAME : nom affiché.",
+)
+@click.argument("slug")
+@click.argument("name")
+@click.option("--phone", help="Numéro de l'assistance, par exemple « 01 23 45 67 89 ».")
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    help="Origine autorisée à intégrer le portail, par exemple https://www.mutuelle.fr "
+    "(option répétable).",
+)
+def insurer_add_command(slug: str, name: str, phone: str | None, origins: tuple[str, ...]):
+    """Create an insurer with its assistance phone and embedding origins."""
+    try:
+        insurer = create_insurer(db.session, slug, name, phone=phone, origins=origins)
+    except InsurerError as error:
+        _fail(*error.messages)
+    click.echo(f"Mutuelle créée : {insurer.name} ({insurer.slug}).")
+    for origin in insurer.origins:
+        click.echo(f"Origine autorisée : {origin.origin}")
+
+
+def _insurer(slug: str) -> Insurer:
+    insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == slug))
+    if insurer is None:
+        _fail(
+            f"Mutuelle inconnue : « {slug} ». Créez-la d'abord avec "
+            "« flask --app wsgi insurer add »."
+        )
+    return insurer
+
+
+def _read_feed(path: Path) -> bytes:
+    """The file's bytes, refusing a missing, unreadable or oversized file before reading it."""
+    try:
+        if path.is_dir():
+            _fail(f"« {path} » est un dossier, pas un fichier CSV.")
+        if path.stat().st_size > MAX_BYTES:
+            _fail(too_big_message(MAX_BYTES))
+        return path.read_bytes()
+    except FileNotFoundError:
+        _fail(f"Fichier introuvable : « {path} ».")
+    except OSError as error:
+        _fail(f"Impossible de lire « {path} » : {error.strerror}.")
+
+
+def _refused(error: RosterImportError) -> None:
+    bad_lines = len({e.line for e in error.errors if e.line is not None})
+    heading = "Import refusé : rien n'a été importé."
+    if bad_lines:
+        heading = (
+            f"Import refusé : {bad_lines} ligne{'s' if bad_lines > 1 else ''} en erreur, "
+            "rien n'a été importé. Corrigez le fichier puis relancez la commande."
+        )
+    _fail(heading, *(str(e) for e in error.errors))
+
+
+def _tally(tally: Tally, feminine: bool) -> str:
+    """« 2 créées, 1 mise à jour, 0 inchangée » with French agreement."""
+    e = "e" if feminine else ""
+
+    def s(count: int) -> str:
+        return "s" if count > 1 else ""
+
+    updated_s = s(tally.updated) if feminine else ""
+    return (
+        f"{tally.created} créé{e}{s(tally.created)}, "
+        f"{tally.updated} mis{e}{updated_s} à jour, "
+        f"{tally.unchanged} inchangé{e}{s(tally.unchanged)}"
+    )
+
+
+@roster_cli.command(
+    "import",
+    help="Importe le fichier des personnes d'une mutuelle (CSV « ; » : numero_adherent;"
+    "qualite;nom;prenom;date_naissance;offre_debut;offre_fin). Tout ou rien.",
+)
+@click.argument("slug")
+@click.argument("path", metavar="FICHIER", type=click.Path(path_type=Path))
+def roster_import_command(slug: str, path: Path):
+    """Import a people file (members and offers), all or nothing."""
+    insurer = _insurer(slug)
+    try:
+        summary = import_people(db.session, insurer, _read_feed(path), today=today())
+    except RosterImportError as error:
+        _refused(error)
+    click.echo(f"Import des personnes de {insurer.name} ({insurer.slug}) terminé.")
+    click.echo(f"Personnes : {_tally(summary.people, feminine=True)}.")
+    click.echo(f"Offres : {_tally(summary.offers, feminine=True)}.")
+
+
+@roster_cli.command(
+    "import-files",
+    help="Importe les dossiers d'assistance d'une mutuelle (CSV « ; » : numero_adherent;"
+    "numero_dossier;garantie;debut;fin). Tout ou rien.",
+)
+@click.argument("slug")
+@click.argument("path", metavar="FICHIER", type=click.Path(path_type=Path))
+def roster_import_files_command(slug: str, path: Path):
+    """Import an assistance files feed (files and guarantees), all or nothing."""
+    insurer = _insurer(slug)
+    try:
+        summary = import_assistance_files(db.session, insurer, _read_feed(path))
+    except RosterImportError as error:
+        _refused(error)
+    click.echo(f"Import des dossiers d'assistance de {insurer.name} ({insurer.slug}) terminé.")
+    click.echo(f"Dossiers : {_tally(summary.files, feminine=False)}.")
+    click.echo(f"Garanties : {_tally(summary.guarantees, feminine=True)}.")
+
+
 def register(app: Flask) -> None:
     """Attach every command group to the application."""
     app.cli.add_command(demo_command)
     app.cli.add_command(setup_command)
+    app.cli.add_command(insurer_cli)
+    app.cli.add_command(roster_cli)
