@@ -125,6 +125,7 @@ def test_hyphenated_and_accented_names_match_the_roster(app, client, demo, runne
             first_name="JEAN PIERRE",
             last_name_key=fold_name("LE-GALL DUPRE"),
             first_name_key=fold_name("JEAN PIERRE"),
+            birth_date=datetime(1980, 5, 4).date(),
         )
         member.offers.append(Offer(starts_on=datetime(2020, 1, 1), ends_on=datetime(2099, 1, 1)))
         db.session.add(member)

@@ -103,7 +103,7 @@ class Member(db.Model):
     # Names folded for matching (no case, accents, hyphens or repeated spaces).
     last_name_key: Mapped[str] = mapped_column(sa.String(100))
     first_name_key: Mapped[str] = mapped_column(sa.String(100))
-    birth_date: Mapped[date | None]
+    birth_date: Mapped[date]
 
     insurer: Mapped[Insurer] = relationship()
     offers: Mapped[list[Offer]] = relationship(
@@ -115,9 +115,7 @@ class Member(db.Model):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
-    def age_on(self, day: date) -> int | None:
-        if self.birth_date is None:
-            return None
+    def age_on(self, day: date) -> int:
         born = self.birth_date
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 

@@ -56,7 +56,7 @@ def upgrade():
     sa.Column('first_name', sa.String(length=100), nullable=False),
     sa.Column('last_name_key', sa.String(length=100), nullable=False),
     sa.Column('first_name_key', sa.String(length=100), nullable=False),
-    sa.Column('birth_date', sa.Date(), nullable=True),
+    sa.Column('birth_date', sa.Date(), nullable=False),
     sa.ForeignKeyConstraint(['insurer_id'], ['insurers.id'], name=op.f('fk_members_insurer_id_insurers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
     sa.UniqueConstraint('insurer_id', 'member_number', 'last_name_key', 'first_name_key', 'birth_date', name=op.f('uq_members_insurer_id_member_number_last_name_key_first_name_key_birth_date'))
