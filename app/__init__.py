@@ -49,6 +49,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(faq_bp)  # /faq and /infos/...
     from app.addresses import bp as addresses_bp
     app.register_blueprint(addresses_bp, url_prefix="/adresses")
+    from app.trips import bp as trips_bp
+    app.register_blueprint(trips_bp, url_prefix="/trajets")
+    from app.reimbursements import bp as reimbursements_bp
+    app.register_blueprint(reimbursements_bp, url_prefix="/remboursements")
 
 
 def register_errorhandlers(app: Flask) -> None:

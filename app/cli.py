@@ -11,6 +11,7 @@ from app.clock import today
 from app.demo import load_demo
 from app.extensions import db
 from app.models import Insurer
+from app.reimbursements.cli import reimbursements_cli
 from app.roster import MAX_BYTES, RosterImportError, Tally, import_assistance_files, import_people
 from app.roster.csvfile import too_big_message
 from app.roster.insurers import InsurerError, create_insurer
@@ -170,3 +171,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(insurer_cli)
     app.cli.add_command(roster_cli)
+    app.cli.add_command(reimbursements_cli)

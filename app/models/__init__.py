@@ -6,6 +6,15 @@ Each feature adds its module here so that Alembic and the app see every table.
 
 from app.models.accounts import Account, AuthEvent, AuthEventKind, UserSession
 from app.models.faq import FaqEntry, FaqTheme  # noqa: F401
+from app.models.reimbursements import (  # noqa: F401
+    REIMBURSEMENT_STATUS_LABELS,
+    Document,
+    DocumentAccess,
+    DocumentAction,
+    ReimbursementRequest,
+    ReimbursementStatus,
+    StatusChange,
+)
 from app.models.roster import (
     GUARANTEE_LABELS,
     QUALITY_LABELS,

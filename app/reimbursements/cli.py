@@ -1,0 +1,44 @@
+"""`flask --app wsgi reimbursements set-status NUMBER STATUS --comment ...` for the desk."""
+
+import smtplib
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.reimbursements import rules, services
+
+reimbursements_cli = AppGroup("reimbursements", help="Demandes de remboursement.")
+
+
+@reimbursements_cli.command(
+    "set-status",
+    help="Passe la demande NUMBER au statut STATUS (recue, en-cours, acceptee ou refusee, "
+    "accents acceptés), l'inscrit dans l'historique et prévient l'adhérent par e-mail.",
+)
+@click.argument("number")
+@click.argument("status")
+@click.option("--comment", default="", help="Commentaire visible par l'adhérent.")
+def set_status_command(number: str, status: str, comment: str):
+    """Move request NUMBER to STATUS (recue, en-cours, acceptee, refusee) and e-mail the member."""
+    new_status = rules.parse_status(status)
+    if new_status is None:
+        raise click.BadParameter(
+            f"« {status} » n'est pas un statut connu : {rules.STATUS_CHOICES_TEXT}.",
+            param_hint="STATUS",
+        )
+    reimbursement = services.find_by_number(number)
+    if reimbursement is None:
+        raise click.ClickException(f"Aucune demande de remboursement ne porte le numéro {number}.")
+    change = services.set_status(reimbursement, new_status, comment.strip())
+    account = reimbursement.account
+    saved = f"Demande {reimbursement.number} : statut « {new_status.label} » enregistré"
+    try:
+        # The e-mail's link is built from PUBLIC_URL, but url_for needs a request context.
+        with current_app.test_request_context():
+            services.send_status_change(account, reimbursement, change)
+    except (smtplib.SMTPException, OSError) as error:
+        raise click.ClickException(
+            f"{saved}, mais l'e-mail n'a pas pu être envoyé : {error}"
+        ) from error
+    click.echo(f"{saved}, e-mail envoyé à {account.email}.")

@@ -1,0 +1,156 @@
+"""« Mes remboursements »: list, new request, detail, completion, documents."""
+
+import io
+from datetime import UTC
+
+from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask_login import current_user, login_required
+
+from app.auth_session import client_ip
+from app.clock import PARIS, today
+from app.models import DocumentAction
+from app.reimbursements import bp, rules, services, storage
+from app.reimbursements.forms import CompletionForm, ReimbursementForm
+from app.security import frame_ancestors
+
+# Only types a browser shows safely are opened in the page; anything else is downloaded.
+INLINE_MEDIA_TYPES = frozenset(rules.ACCEPTED_MEDIA_TYPES)
+DOCUMENT_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors {}"
+
+
+def _account():
+    return current_user._get_current_object()
+
+
+def _local(stored):
+    """A stored naive-UTC instant, in Paris time."""
+    return stored.replace(tzinfo=UTC).astimezone(PARIS)
+
+
+@bp.context_processor
+def helpers():
+    return {
+        "local_time": _local,
+        "format_amount": rules.format_amount,
+        "format_size": rules.format_size,
+        "mask_iban": rules.mask_iban,
+        "max_documents": rules.MAX_DOCUMENTS,
+    }
+
+
+@bp.get("/")
+@login_required
+def index():
+    """« Mes remboursements »: my requests and their status."""
+    account = _account()
+    return render_template(
+        "reimbursements/index.html",
+        requests=services.requests_of(account),
+        files=services.assistance_files_of(account),
+        insurer=account.member.insurer,
+    )
+
+
+@bp.route("/nouvelle-demande", methods=["GET", "POST"])
+@login_required
+def new():
+    """« Nouvelle demande »: expense, amount, IBAN and documents for one assistance file."""
+    account = _account()
+    files = services.assistance_files_of(account)
+    if not files:
+        return render_template("reimbursements/no_file.html", insurer=account.member.insurer)
+    form = ReimbursementForm(files=files, today=today())
+    if form.validate_on_submit():
+        reimbursement = services.create_request(
+            account,
+            assistance_file=form.chosen_file,
+            nature=form.nature.data,
+            expense_date=form.expense_date.data,
+            amount_cents=form.amount_cents,
+            holder_name=form.holder_name.data,
+            iban=form.iban_compact,
+            uploads=form.uploads,
+        )
+        if services.send_acknowledgement(account, reimbursement):
+            flash(
+                f"Votre demande {reimbursement.number} est enregistrée. Un accusé de réception "
+                f"vous a été envoyé à {account.email}.",
+                "success",
+            )
+        else:
+            flash(
+                f"Votre demande {reimbursement.number} est enregistrée, mais l'accusé de "
+                "réception n'a pas pu être envoyé par e-mail.",
+                "success",
+            )
+        return redirect(url_for(".detail", number=reimbursement.number))
+    return render_template("reimbursements/new.html", form=form, files=files)
+
+
+@bp.get("/<number>")
+@login_required
+def detail(number: str):
+    """One request: what was declared, its documents and its status history."""
+    reimbursement = services.request_of(_account(), number) or abort(404)
+    return render_template("reimbursements/detail.html", reimbursement=reimbursement)
+
+
+@bp.route("/<number>/completer", methods=["GET", "POST"])
+@login_required
+def complete(number: str):
+    """« Compléter ma demande »: more documents, while the request is Reçue or En cours."""
+    account = _account()
+    reimbursement = services.request_of(account, number, lock=True) or abort(404)
+    if not reimbursement.status.accepts_documents:
+        flash(
+            f"Cette demande est « {reimbursement.status.label} » : elle ne peut plus être "
+            "complétée.",
+            "error",
+        )
+        return redirect(url_for(".detail", number=number))
+    form = CompletionForm(existing_documents=len(reimbursement.documents))
+    if form.validate_on_submit():
+        services.add_documents(account, reimbursement, form.uploads)
+        flash("Vos justificatifs ont été ajoutés à la demande.", "success")
+        return redirect(url_for(".detail", number=number))
+    return render_template("reimbursements/complete.html", form=form, reimbursement=reimbursement)
+
+
+def _serve(number: str, document_id: int, action: DocumentAction):
+    account = _account()
+    document = services.document_of(account, number, document_id) or abort(404)
+    path = storage.path_of(document)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        current_app.logger.error("stored document %s is missing", document.stored_name)
+        abort(404)
+    services.record_access(account, document, action, client_ip())
+    inline = action is DocumentAction.VIEW and document.media_type in INLINE_MEDIA_TYPES
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=document.media_type,
+        as_attachment=not inline,
+        download_name=document.original_name,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store, private"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = DOCUMENT_CSP.format(frame_ancestors())
+    return response
+
+
+@bp.get("/<number>/justificatifs/<int:document_id>")
+@login_required
+def view_document(number: str, document_id: int):
+    """Open a document in the browser (PDF and images); the access is logged."""
+    return _serve(number, document_id, DocumentAction.VIEW)
+
+
+@bp.get("/<number>/justificatifs/<int:document_id>/telecharger")
+@login_required
+def download_document(number: str, document_id: int):
+    """Download a document; the access is logged."""
+    return _serve(number, document_id, DocumentAction.DOWNLOAD)

@@ -1,0 +1,226 @@
+"""Reimbursement operations that touch the database, the disk and the mail server."""
+
+import logging
+import secrets
+import smtplib
+from datetime import date
+
+import sqlalchemy as sa
+from flask import url_for
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.clock import today, utcnow
+from app.email import public_url, send_email
+from app.extensions import db
+from app.models import (
+    Account,
+    AssistanceFile,
+    Document,
+    DocumentAccess,
+    DocumentAction,
+    ReimbursementRequest,
+    ReimbursementStatus,
+    StatusChange,
+)
+from app.reimbursements import rules, storage
+from app.reimbursements.storage import Upload
+
+log = logging.getLogger("cartable.reimbursements")
+
+DESK = "Assistance"
+
+
+def assistance_files_of(account: Account) -> list[AssistanceFile]:
+    """The assistance files of the member's family, with their guarantees."""
+    member = account.member
+    return list(
+        db.session.scalars(
+            sa.select(AssistanceFile)
+            .where(
+                AssistanceFile.insurer_id == member.insurer_id,
+                AssistanceFile.member_number == member.member_number,
+            )
+            .options(selectinload(AssistanceFile.guarantees))
+            .order_by(AssistanceFile.number)
+        )
+    )
+
+
+def first_guarantee_start(file: AssistanceFile) -> date | None:
+    """The day the file's earliest guarantee starts: no expense can predate it."""
+    return min((g.starts_on for g in file.guarantees), default=None)
+
+
+def requests_of(account: Account) -> list[ReimbursementRequest]:
+    """The account's requests, newest first, with their assistance file."""
+    return list(
+        db.session.scalars(
+            sa.select(ReimbursementRequest)
+            .where(ReimbursementRequest.account_id == account.id)
+            .options(joinedload(ReimbursementRequest.assistance_file))
+            .order_by(ReimbursementRequest.created_at.desc(), ReimbursementRequest.id.desc())
+        )
+    )
+
+
+def request_of(account: Account, number: str, *, lock: bool = False) -> ReimbursementRequest | None:
+    """One of the account's requests by its number, with documents and history; else None."""
+    query = (
+        sa.select(ReimbursementRequest)
+        .where(
+            ReimbursementRequest.account_id == account.id,
+            ReimbursementRequest.number == number,
+        )
+        .options(
+            joinedload(ReimbursementRequest.assistance_file),
+            selectinload(ReimbursementRequest.documents),
+            selectinload(ReimbursementRequest.history),
+        )
+    )
+    if lock:
+        # Two completions at once must not pass the 5-document limit together.
+        query = query.with_for_update(of=ReimbursementRequest)
+    return db.session.scalar(query)
+
+
+def document_of(account: Account, number: str, document_id: int) -> Document | None:
+    """A document of one of the account's requests; None for anyone else's."""
+    return db.session.scalar(
+        sa.select(Document)
+        .join(ReimbursementRequest, Document.request_id == ReimbursementRequest.id)
+        .where(
+            Document.id == document_id,
+            ReimbursementRequest.number == number,
+            ReimbursementRequest.account_id == account.id,
+        )
+    )
+
+
+def create_request(
+    account: Account,
+    *,
+    assistance_file: AssistanceFile,
+    nature: str,
+    expense_date: date,
+    amount_cents: int,
+    holder_name: str,
+    iban: str,
+    uploads: list[Upload],
+) -> ReimbursementRequest:
+    """Record a validated request and store its documents, all or nothing. Commits."""
+    reimbursement = ReimbursementRequest(
+        # Replaced by the readable number once the row has its id (same transaction).
+        number="tmp-" + secrets.token_hex(8),
+        account_id=account.id,
+        assistance_file=assistance_file,
+        nature=nature,
+        expense_date=expense_date,
+        amount_cents=amount_cents,
+        holder_name=holder_name,
+        iban=iban,
+        status=ReimbursementStatus.RECEIVED,
+    )
+    reimbursement.history.append(
+        StatusChange(status=ReimbursementStatus.RECEIVED, changed_by=account.member.full_name)
+    )
+    pairs = [(upload, storage.new_document(upload)) for upload in uploads]
+    reimbursement.documents.extend(document for _, document in pairs)
+    db.session.add(reimbursement)
+    with storage.committing(pairs):
+        reimbursement.number = rules.request_number(today().year, reimbursement.id)
+    return reimbursement
+
+
+def add_documents(
+    account: Account, reimbursement: ReimbursementRequest, uploads: list[Upload]
+) -> None:
+    """« Compléter ma demande »: store more documents and note it in the history. Commits."""
+    pairs = [(upload, storage.new_document(upload)) for upload in uploads]
+    reimbursement.documents.extend(document for _, document in pairs)
+    count = len(pairs)
+    reimbursement.history.append(
+        StatusChange(
+            status=reimbursement.status,
+            changed_by=account.member.full_name,
+            comment=f"{count} justificatif{'s' if count > 1 else ''} "
+            f"ajouté{'s' if count > 1 else ''}.",
+        )
+    )
+    reimbursement.updated_at = utcnow()
+    with storage.committing(pairs):
+        pass  # rows flushed and files written: nothing else to do before the commit
+
+
+def find_by_number(number: str) -> ReimbursementRequest | None:
+    normalized = rules.normalize_request_number(number)
+    if normalized is None:
+        return None
+    return db.session.scalar(
+        sa.select(ReimbursementRequest)
+        .where(ReimbursementRequest.number == normalized)
+        .options(joinedload(ReimbursementRequest.assistance_file))
+    )
+
+
+def set_status(
+    reimbursement: ReimbursementRequest,
+    status: ReimbursementStatus,
+    comment: str | None,
+    changed_by: str = DESK,
+) -> StatusChange:
+    """The desk moves a request to a status; the history keeps it. Commits."""
+    change = StatusChange(status=status, changed_by=changed_by, comment=comment or None)
+    reimbursement.status = status
+    reimbursement.history.append(change)
+    db.session.commit()
+    return change
+
+
+def record_access(account: Account, document: Document, action: DocumentAction, ip: str | None):
+    """Write who opened which health document, how and from where. Commits."""
+    db.session.add(
+        DocumentAccess(account_id=account.id, document_id=document.id, action=action, ip=ip)
+    )
+    db.session.commit()
+
+
+# --- E-mails ------------------------------------------------------------------------------
+
+
+def _link(reimbursement: ReimbursementRequest) -> str:
+    return public_url(url_for("reimbursements.detail", number=reimbursement.number))
+
+
+def send_acknowledgement(account: Account, reimbursement: ReimbursementRequest) -> bool:
+    """E-mail the member that the request was received, with its number; False if it failed."""
+    try:
+        send_email(
+            account.email,
+            f"Demande de remboursement {reimbursement.number} reçue",
+            "reimbursement_received",
+            account=account,
+            reimbursement=reimbursement,
+            amount=rules.format_amount(reimbursement.amount_cents),
+            link=_link(reimbursement),
+        )
+    except (smtplib.SMTPException, OSError):
+        # The request is saved; the member sees it listed even if the e-mail is lost.
+        log.exception("acknowledgement of %s not sent", reimbursement.number)
+        return False
+    return True
+
+
+def send_status_change(
+    account: Account, reimbursement: ReimbursementRequest, change: StatusChange
+) -> None:
+    """E-mail the member the request's new status and the desk's comment."""
+    send_email(
+        account.email,
+        f"Demande de remboursement {reimbursement.number} : {change.status.label}",
+        "reimbursement_status",
+        account=account,
+        reimbursement=reimbursement,
+        change=change,
+        amount=rules.format_amount(reimbursement.amount_cents),
+        link=_link(reimbursement),
+    )

@@ -1,0 +1,114 @@
+"""Forms of the trip pages: « Ajouter un trajet », its change, and cancellation."""
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+
+from app.auth.forms import REQUIRED, strip
+from app.models import TRIP_PURPOSE_LABELS, TripPurpose
+from app.trips import rules
+
+
+class ChoiceField(SelectField):
+    """A select whose values stay strings and whose messages are French.
+
+    WTForms' own choice check speaks English; the view turns values into ids and the
+    booking rules say what is wrong with them.
+    """
+
+    def __init__(self, label=None, validators=None, *, invalid_message: str, **kwargs):
+        super().__init__(label, validators, coerce=str, validate_choice=False, **kwargs)
+        self.invalid_message = invalid_message
+
+    def pre_validate(self, form):
+        if not self.data:
+            raise ValidationError(REQUIRED)
+        if self.data not in {choice.value for choice in self.choices if choice.value}:
+            raise ValidationError(self.invalid_message)
+
+
+def _choices(placeholder: str, options) -> list[SelectChoice]:
+    """An empty first option that asks for a choice, then the options (value, label)."""
+    return [SelectChoice("", placeholder)] + [
+        SelectChoice(value, label) for value, label in options
+    ]
+
+
+class TripForm(FlaskForm):
+    child = ChoiceField("Enfant", invalid_message=rules.CHILD_MESSAGE)
+    hour = ChoiceField(
+        "Heure",
+        invalid_message=rules.HOUR_MESSAGE,
+        description="De 6h00 à 20h00, par quart d'heure, au moins 48 h à l'avance.",
+    )
+    from_address = ChoiceField("Départ", invalid_message=rules.ADDRESS_MESSAGE)
+    to_address = ChoiceField("Destination", invalid_message=rules.ADDRESS_MESSAGE)
+    purpose = ChoiceField(
+        "Motif",
+        invalid_message=rules.PURPOSE_MESSAGE,
+        choices=_choices(
+            "Choisissez un motif",
+            [(purpose.value, TRIP_PURPOSE_LABELS[purpose]) for purpose in TripPurpose],
+        ),
+    )
+    submit = SubmitField("Ajouter le trajet")
+
+    def __init__(self, *args, children=(), addresses=(), disabled_hours=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.child.choices = _choices(
+            "Choisissez un enfant", [(str(child.id), child.first_name) for child in children]
+        )
+        addresses = [
+            (str(address.id), f"{address.label} ({address.kind.label})") for address in addresses
+        ]
+        self.from_address.choices = _choices("Choisissez une adresse", addresses)
+        self.to_address.choices = _choices("Choisissez une adresse", addresses)
+        disabled = {hour.strftime("%H:%M") for hour in disabled_hours}
+        # Hours less than 48 h ahead stay listed, disabled, so the list reads the same every day.
+        self.hour.choices = [SelectChoice("", "Choisissez une heure")] + [
+            SelectChoice(
+                value := hour.strftime("%H:%M"),
+                rules.format_hour(hour),
+                {"disabled": True} if value in disabled else {},
+            )
+            for hour in rules.HOURS
+        ]
+
+    def field_for(self, problem: str):
+        """The field next to which a booking problem is shown."""
+        return {
+            "child": self.child,
+            "hour": self.hour,
+            "from_address": self.from_address,
+            "to_address": self.to_address,
+            "purpose": self.purpose,
+        }.get(problem)
+
+
+class EditTripForm(TripForm):
+    day = StringField(
+        "Date",
+        filters=[strip],
+        description="Au format JJ/MM/AAAA.",
+        render_kw={"type": "date"},
+    )
+    submit = SubmitField("Enregistrer les modifications")
+
+    def validate_day(self, field):
+        if not field.data:
+            raise ValidationError(REQUIRED)
+        if rules.parse_typed_day(field.data) is None:
+            raise ValidationError(DAY_MESSAGE)
+
+    def field_for(self, problem: str):
+        if problem == "day":
+            return self.day
+        return super().field_for(problem)
+
+
+DAY_MESSAGE = "Indiquez une date valide, par exemple 21/05/2026."
+
+
+class CancelTripForm(FlaskForm):
+    submit = SubmitField("Confirmer l'annulation")

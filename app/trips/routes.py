@@ -1,0 +1,344 @@
+"""« Mes trajets »: the month calendar, the day page, the list, change and cancellation."""
+
+from datetime import date
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app import clock
+from app.models import Trip, TripPurpose
+from app.trips import bp, rules, services
+from app.trips.forms import CancelTripForm, EditTripForm, TripForm
+from app.trips.french import HELPERS, long_day, month_name
+
+# The FAQ answer about days that cannot be selected.
+DAYS_HELP_SLUG = "jours-non-selectionnables"
+# How many months the month list offers, from the current one.
+MONTH_LIST_LENGTH = 12
+LOCKED_MESSAGE = (
+    "Ce trajet a lieu dans moins de 48 heures : il a été envoyé au transporteur et ne peut "
+    "plus être modifié ni annulé."
+)
+CANCELLED_MESSAGE = "Ce trajet est déjà annulé : il ne peut plus être modifié ni annulé."
+RACE_MESSAGE = "{child} a déjà un trajet à cette heure-là. Choisissez une autre heure."
+
+
+@bp.context_processor
+def french_dates():
+    return HELPERS
+
+
+def _account():
+    return current_user._get_current_object()
+
+
+def _faq_link() -> str | None:
+    if "faq.answer" in current_app.view_functions:
+        return url_for("faq.answer", slug=DAYS_HELP_SLUG)
+    return None
+
+
+def _addresses_url() -> str | None:
+    if "addresses.index" in current_app.view_functions:
+        return url_for("addresses.index")
+    return None
+
+
+def _month_url(year: int, month: int, base: str | None = None) -> str | None:
+    """The calendar of a month; `base` (the calendar's URL) spares a url_for per link."""
+    if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
+        return None
+    return f"{base or url_for('trips.calendar')}?mois={year:04d}-{month:02d}"
+
+
+def _next_open_month(year, month, now, covers) -> tuple[int, int]:
+    """The first month after this one with a day to choose, else simply the next month."""
+    for delta in range(1, MONTH_LIST_LENGTH + 1):
+        candidate = rules.add_months(year, month, delta)
+        if rules.month_has_selectable_day(*candidate, now, covers):
+            return candidate
+    return rules.add_months(year, month, 1)
+
+
+def _outside_help(member, year, month, now, covers) -> dict:
+    """The FAQ's two possibilities when no guarantee period covers what the parent looks at."""
+    next_month = _next_open_month(year, month, now, covers)
+    return {
+        "phone": services.assistance_phone(member),
+        "guarantees_over": all(cover.ends_on < now.date() for cover in covers),
+        "next_month_url": _month_url(*next_month),
+        "next_month_name": month_name(*next_month),
+        "faq_link": _faq_link(),
+    }
+
+
+@bp.get("")
+@login_required
+def calendar():
+    """The month calendar: selectable days link to their day page, the others say why not."""
+    account = _account()
+    now = clock.now()
+    if "mois" in request.args:
+        shown = rules.parse_month(request.args["mois"])
+        if shown is None:
+            abort(404)
+    else:
+        shown = (now.year, now.month)
+    year, month = shown
+    base = url_for("trips.calendar")
+    covers = services.covers_of(account.member)
+    days = rules.month_days(year, month, now, covers)
+    counts = services.trip_counts(account, days[0].day, days[-1].day)
+
+    months = []
+    for delta in range(MONTH_LIST_LENGTH):
+        item = rules.add_months(now.year, now.month, delta)
+        months.append(
+            {
+                "name": month_name(*item),
+                "url": _month_url(*item, base),
+                "current": item == shown,
+                "open": rules.month_has_selectable_day(*item, now, covers),
+            }
+        )
+    open_days = any(day.selectable for day in days)
+    outside = not open_days and any(day.state is rules.DayState.OUTSIDE_GUARANTEE for day in days)
+    return render_template(
+        "trips/calendar.html",
+        calendar_url=base,
+        year=year,
+        month=month,
+        weeks=rules.month_weeks(days),
+        counts=counts,
+        today=now.date(),
+        months=months,
+        previous_url=_month_url(*rules.add_months(year, month, -1), base),
+        previous_name=month_name(*rules.add_months(year, month, -1)),
+        next_url=_month_url(*rules.add_months(year, month, 1), base),
+        next_name=month_name(*rules.add_months(year, month, 1)),
+        open_days=open_days,
+        help=_outside_help(account.member, year, month, now, covers) if outside else None,
+    )
+
+
+def _booking(form: TripForm, day: date) -> rules.Booking:
+    """What the form asks for, ids and hour parsed (None when not one of the choices)."""
+
+    def as_id(value):
+        return int(value) if value and value.isascii() and value.isdigit() else None
+
+    purpose = form.purpose.data
+    return rules.Booking(
+        child_id=as_id(form.child.data),
+        day=day,
+        hour=rules.parse_hour(form.hour.data),
+        from_address_id=as_id(form.from_address.data),
+        to_address_id=as_id(form.to_address.data),
+        purpose=TripPurpose(purpose) if purpose in set(TripPurpose) else None,
+    )
+
+
+def _show_problems(form: TripForm, problems: dict[str, str]) -> None:
+    for name, message in problems.items():
+        field = form.field_for(name)
+        if field is None:
+            form.form_errors.append(message)
+        elif message not in field.errors:
+            field.errors = [*field.errors, message]
+
+
+def _describe(trip: Trip) -> str:
+    return (
+        f"{trip.child.first_name}, {long_day(trip.trip_date)} à "
+        f"{rules.format_hour(trip.trip_time)}, de « {trip.from_address.label} » "
+        f"à « {trip.to_address.label} »"
+    )
+
+
+@bp.route("/<day_text>", methods=["GET", "POST"])
+@login_required
+def day(day_text: str):
+    """A day: its trips, and « Ajouter un trajet » when the day can be booked."""
+    day = rules.parse_day(day_text)
+    if day is None:
+        abort(404)
+    account = _account()
+    member = account.member
+    now = clock.now()
+    covers = services.covers_of(member)
+    status = rules.day_status(day, now, covers)
+    trips = services.trips_of_day(account, day)
+    context = {
+        "day": day,
+        "status": status,
+        "trips": trips,
+        "locked": lambda trip: rules.is_locked(now, trip.trip_date, trip.trip_time),
+        "month_url": _month_url(day.year, day.month),
+    }
+    if not status.selectable:
+        if status.state is rules.DayState.OUTSIDE_GUARANTEE:
+            context["help"] = _outside_help(member, day.year, day.month, now, covers)
+        return render_template("trips/day.html", form=None, **context)
+
+    children = services.children_of(member)
+    addresses = services.addresses_of(account)
+    too_soon = [hour for hour in rules.HOURS if not rules.far_enough(now, day, hour)]
+    form = TripForm(children=children, addresses=addresses, disabled_hours=too_soon)
+    context.update(
+        children=children,
+        addresses=addresses,
+        addresses_url=_addresses_url(),
+        first_hour=rules.first_bookable_hour(now, day),
+        earliest_hour=rules.FIRST_HOUR,
+    )
+    if form.validate_on_submit():
+        booking = _booking(form, day)
+        for trip in trips:
+            if (trip.child_id, trip.trip_time) == (booking.child_id, booking.hour) and (
+                services.same_trip(trip, account, booking)
+            ):
+                # The same form sent twice: the trip exists, show it.
+                flash(f"Ce trajet est déjà enregistré : {_describe(trip)}.", "info")
+                return redirect(
+                    url_for("trips.day", day_text=day.isoformat()) + f"#trajet-{trip.id}"
+                )
+        child_ids = [child.id for child in children]
+        problems = rules.booking_problems(
+            booking,
+            now=now,
+            covers=covers,
+            child_ids=child_ids,
+            address_ids={address.id for address in addresses},
+            busy=services.busy_slots(child_ids, day),
+            child_names={child.id: child.first_name for child in children},
+        )
+        if not problems:
+            saved = services.create_trip(account, booking)
+            if saved is None:
+                names = {child.id: child.first_name for child in children}
+                problems = {"hour": RACE_MESSAGE.format(child=names[booking.child_id])}
+            else:
+                if saved.created:
+                    flash(f"Trajet ajouté : {_describe(saved.trip)}.", "success")
+                else:
+                    flash(f"Ce trajet est déjà enregistré : {_describe(saved.trip)}.", "info")
+                anchor = f"#trajet-{saved.trip.id}"
+                return redirect(url_for("trips.day", day_text=day.isoformat()) + anchor)
+        _show_problems(form, problems)
+    return render_template("trips/day.html", form=form, **context)
+
+
+@bp.get("/mes-trajets")
+@login_required
+def trip_list():
+    """« Mes trajets »: upcoming trips, past ones, cancelled ones."""
+    account = _account()
+    now = clock.now()
+    upcoming, past, cancelled = [], [], []
+    for trip in services.all_trips(account):
+        if trip.cancelled_at is not None:
+            cancelled.append(trip)
+        elif rules.hours_between(now, trip.trip_date, trip.trip_time).total_seconds() > 0:
+            upcoming.append(trip)
+        else:
+            past.append(trip)
+    past.reverse()  # the most recent first
+    return render_template(
+        "trips/list.html",
+        upcoming=upcoming,
+        past=past,
+        cancelled=cancelled,
+        locked=lambda trip: rules.is_locked(now, trip.trip_date, trip.trip_time),
+    )
+
+
+def _trip_page(trip: Trip, *, error: str | None = None, status: int = 200):
+    account = _account()
+    now = clock.now()
+    locked = rules.is_locked(now, trip.trip_date, trip.trip_time)
+    return render_template(
+        "trips/trip.html",
+        trip=trip,
+        locked=locked,
+        past=rules.hours_between(now, trip.trip_date, trip.trip_time).total_seconds() <= 0,
+        phone=services.assistance_phone(account.member) if locked else None,
+        error=error,
+        locked_message=LOCKED_MESSAGE,
+    ), status
+
+
+@bp.get("/trajet/<int:trip_id>")
+@login_required
+def trip(trip_id: int):
+    """One trip, with « Modifier » and « Annuler » until 48 h before it."""
+    return _trip_page(services.trip_or_404(_account(), trip_id))
+
+
+def _refusal(trip: Trip) -> str | None:
+    """Why a trip can no longer be changed or cancelled, if it cannot."""
+    if trip.cancelled_at is not None:
+        return CANCELLED_MESSAGE
+    if rules.is_locked(clock.now(), trip.trip_date, trip.trip_time):
+        return LOCKED_MESSAGE
+    return None
+
+
+@bp.route("/trajet/<int:trip_id>/modifier", methods=["GET", "POST"])
+@login_required
+def edit(trip_id: int):
+    """Change a trip's child, date, hour, addresses or purpose until 48 h before it."""
+    account = _account()
+    trip = services.trip_or_404(account, trip_id)
+    refusal = _refusal(trip)
+    if refusal:
+        return _trip_page(trip, error=refusal, status=409 if request.method == "POST" else 200)
+    member = account.member
+    children = services.children_of(member)
+    addresses = services.addresses_of(account)
+    form = EditTripForm(children=children, addresses=addresses)
+    if request.method == "GET":
+        form.child.data = str(trip.child_id)
+        form.day.data = trip.trip_date.isoformat()
+        form.hour.data = trip.trip_time.strftime("%H:%M")
+        form.from_address.data = str(trip.from_address_id)
+        form.to_address.data = str(trip.to_address_id)
+        form.purpose.data = trip.purpose.value
+    elif form.validate_on_submit():
+        booking = _booking(form, rules.parse_typed_day(form.day.data))
+        now = clock.now()
+        child_ids = [child.id for child in children]
+        problems = rules.booking_problems(
+            booking,
+            now=now,
+            covers=services.covers_of(member),
+            child_ids=child_ids,
+            address_ids={address.id for address in addresses},
+            busy=services.busy_slots(child_ids, booking.day, except_trip=trip),
+            child_names={child.id: child.first_name for child in children},
+        )
+        if not problems:
+            if services.update_trip(trip, booking):
+                trip = services.trip_or_404(account, trip_id)
+                flash(f"Trajet modifié : {_describe(trip)}.", "success")
+                return redirect(url_for("trips.trip", trip_id=trip.id))
+            names = {child.id: child.first_name for child in children}
+            problems = {"hour": RACE_MESSAGE.format(child=names[booking.child_id])}
+        _show_problems(form, problems)
+    return render_template("trips/edit.html", form=form, trip=trip)
+
+
+@bp.route("/trajet/<int:trip_id>/annuler", methods=["GET", "POST"])
+@login_required
+def cancel(trip_id: int):
+    """Cancel a trip, after confirmation, until 48 h before it."""
+    account = _account()
+    trip = services.trip_or_404(account, trip_id)
+    refusal = _refusal(trip)
+    if refusal:
+        return _trip_page(trip, error=refusal, status=409 if request.method == "POST" else 200)
+    form = CancelTripForm()
+    if form.validate_on_submit():
+        services.cancel_trip(trip)
+        flash(f"Trajet annulé : {_describe(trip)}.", "success")
+        return redirect(url_for("trips.trip_list"))
+    return render_template("trips/cancel.html", form=form, trip=trip)

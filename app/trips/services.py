@@ -1,0 +1,205 @@
+"""What the trip pages read and write, each in one query whatever the number of trips."""
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask import abort
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, contains_eager
+
+from app.clock import utcnow
+from app.extensions import db
+from app.models import (
+    Account,
+    Address,
+    AssistanceFile,
+    Guarantee,
+    Insurer,
+    Member,
+    Quality,
+    Trip,
+)
+from app.trips import rules
+
+
+def covers_of(member: Member) -> list[rules.Cover]:
+    """The periods of the guarantees of the member's assistance files (one query)."""
+    rows = db.session.execute(
+        sa.select(Guarantee.kind, Guarantee.starts_on, Guarantee.ends_on)
+        .join(AssistanceFile, Guarantee.assistance_file_id == AssistanceFile.id)
+        .where(
+            AssistanceFile.insurer_id == member.insurer_id,
+            AssistanceFile.member_number == member.member_number,
+        )
+        .order_by(Guarantee.starts_on)
+    )
+    return [rules.Cover(kind, starts_on, ends_on) for kind, starts_on, ends_on in rows]
+
+
+def children_of(member: Member) -> list[Member]:
+    """The children of the member's contract: the only people a trip can be booked for."""
+    return list(
+        db.session.scalars(
+            sa.select(Member)
+            .where(
+                Member.insurer_id == member.insurer_id,
+                Member.member_number == member.member_number,
+                Member.quality == Quality.ENFANT,
+            )
+            .order_by(Member.birth_date, Member.first_name)
+        )
+    )
+
+
+def addresses_of(account: Account) -> list[Address]:
+    """The account's current addresses (archived ones only live on in past trips)."""
+    return list(
+        db.session.scalars(
+            sa.select(Address)
+            .where(Address.account_id == account.id, Address.archived_at.is_(None))
+            .order_by(Address.label_key, Address.id)
+        )
+    )
+
+
+def assistance_phone(member: Member) -> str | None:
+    return db.session.scalar(sa.select(Insurer.phone).where(Insurer.id == member.insurer_id))
+
+
+def trip_counts(account: Account, first: date, last: date) -> dict[date, int]:
+    """How many live trips each day of a period holds (one grouped query)."""
+    rows = db.session.execute(
+        sa.select(Trip.trip_date, sa.func.count())
+        .where(
+            Trip.account_id == account.id,
+            Trip.trip_date.between(first, last),
+            Trip.cancelled_at.is_(None),
+        )
+        .group_by(Trip.trip_date)
+    )
+    return {day: count for day, count in rows}
+
+
+def _trips_query(account: Account):
+    """The account's trips with their child and both addresses, joined in the same query."""
+    origin, destination = aliased(Address), aliased(Address)
+    return (
+        sa.select(Trip)
+        .join(Trip.child)
+        .join(origin, Trip.from_address)
+        .join(destination, Trip.to_address)
+        .options(
+            contains_eager(Trip.child),
+            contains_eager(Trip.from_address.of_type(origin)),
+            contains_eager(Trip.to_address.of_type(destination)),
+        )
+        .where(Trip.account_id == account.id)
+        .order_by(Trip.trip_date, Trip.trip_time, Member.first_name)
+    )
+
+
+def trips_of_day(account: Account, day: date) -> list[Trip]:
+    """The live trips of one day."""
+    query = _trips_query(account).where(Trip.trip_date == day, Trip.cancelled_at.is_(None))
+    return list(db.session.scalars(query))
+
+
+def all_trips(account: Account) -> list[Trip]:
+    """Every trip of the account, cancelled ones included, oldest first."""
+    return list(db.session.scalars(_trips_query(account)))
+
+
+def trip_or_404(account: Account, trip_id: int) -> Trip:
+    """One of the account's trips; another account's trip does not exist for this one."""
+    trip = db.session.scalar(_trips_query(account).where(Trip.id == trip_id))
+    if trip is None:
+        abort(404)
+    return trip
+
+
+def busy_slots(child_ids, day: date, except_trip: Trip | None = None):
+    """(child, day, hour) of the children's live trips on a day, a trip being changed aside."""
+    query = sa.select(Trip.child_id, Trip.trip_date, Trip.trip_time).where(
+        Trip.child_id.in_(list(child_ids)), Trip.trip_date == day, Trip.cancelled_at.is_(None)
+    )
+    if except_trip is not None:
+        query = query.where(Trip.id != except_trip.id)
+    return set(db.session.execute(query).tuples())
+
+
+def live_trip_at(child_id: int, day: date, hour) -> Trip | None:
+    return db.session.scalar(
+        sa.select(Trip).where(
+            Trip.child_id == child_id,
+            Trip.trip_date == day,
+            Trip.trip_time == hour,
+            Trip.cancelled_at.is_(None),
+        )
+    )
+
+
+@dataclass
+class Saved:
+    trip: Trip
+    created: bool  # False: the same trip was already there (a form sent twice)
+
+
+def same_trip(trip: Trip, account: Account, booking: rules.Booking) -> bool:
+    return (
+        trip.account_id == account.id
+        and trip.from_address_id == booking.from_address_id
+        and trip.to_address_id == booking.to_address_id
+        and trip.purpose == booking.purpose
+    )
+
+
+def create_trip(account: Account, booking: rules.Booking) -> Saved | None:
+    """Book a checked trip; a second submission of the same form gives back the first trip.
+
+    Returns None when another trip of the child took that hour meanwhile (a race the
+    database's unique index settles).
+    """
+    existing = live_trip_at(booking.child_id, booking.day, booking.hour)
+    if existing is not None:
+        return Saved(existing, False) if same_trip(existing, account, booking) else None
+    trip = Trip(
+        account_id=account.id,
+        child_id=booking.child_id,
+        trip_date=booking.day,
+        trip_time=booking.hour,
+        from_address_id=booking.from_address_id,
+        to_address_id=booking.to_address_id,
+        purpose=booking.purpose,
+    )
+    db.session.add(trip)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = live_trip_at(booking.child_id, booking.day, booking.hour)
+        if existing is not None and same_trip(existing, account, booking):
+            return Saved(existing, False)
+        return None
+    return Saved(trip, True)
+
+
+def update_trip(trip: Trip, booking: rules.Booking) -> bool:
+    """Apply a checked change; False when the child's new hour was taken meanwhile."""
+    trip.child_id = booking.child_id
+    trip.trip_date = booking.day
+    trip.trip_time = booking.hour
+    trip.from_address_id = booking.from_address_id
+    trip.to_address_id = booking.to_address_id
+    trip.purpose = booking.purpose
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+def cancel_trip(trip: Trip) -> None:
+    trip.cancelled_at = utcnow()
+    db.session.commit()

@@ -1,0 +1,619 @@
+"""« Mes remboursements » over HTTP: requests, uploads, access checks, e-mails and the CLI."""
+
+import hashlib
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from markupsafe import escape
+from werkzeug.test import EnvironBuilder
+
+from app.clock import today
+from app.extensions import db
+from app.models import (
+    AssistanceFile,
+    Document,
+    DocumentAccess,
+    DocumentAction,
+    ReimbursementRequest,
+    ReimbursementStatus,
+    StatusChange,
+)
+from app.reimbursements import rules
+from tests.conftest import csrf_token, submit
+from tests.reimbursement_samples import HTML_BYTES, exe_bytes, jpeg_bytes, pdf_bytes, png_bytes
+
+NEW = "/remboursements/nouvelle-demande"
+SOPHIE = "sophie.martin@example.fr"
+IBAN_TYPED = "fr76 3000 6000 0112 3456 7890 189"
+IBAN = "FR7630006000011234567890189"
+
+
+# --- Helpers ------------------------------------------------------------------------------
+
+
+def sophie_file_id(app) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(AssistanceFile.id).where(AssistanceFile.number == "DA-2026-0001")
+        )
+
+
+def valid_form(app, **overrides) -> dict:
+    return {
+        "assistance_file": str(sophie_file_id(app)),
+        "nature": "Frais de taxi avancés",
+        "expense_date": today().isoformat(),
+        "amount": "35,50",
+        "holder_name": "Sophie Martin",
+        "iban": IBAN_TYPED,
+        **overrides,
+    }
+
+
+def upload(content: bytes, name: str, media_type: str = "application/octet-stream"):
+    return (io.BytesIO(content), name, media_type)
+
+
+def post_multipart(client, url: str, data: dict, *, form_url: str | None = None):
+    """POST files as a browser does, with the page's CSRF token.
+
+    Bodies over 500 kB are spooled by Werkzeug to a temporary file that nobody closes when
+    the application refuses the request early: close it here.
+    """
+    payload = {"csrf_token": csrf_token(client, form_url or url), **data}
+    builder = EnvironBuilder(path=url, method="POST", data=payload)
+    environ = builder.get_environ()
+    try:
+        return client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
+
+
+def send_request(client, app, files, **overrides):
+    return post_multipart(client, NEW, {**valid_form(app, **overrides), "documents": files})
+
+
+def stored_files(app) -> list[Path]:
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def count_rows(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def only_request(app) -> ReimbursementRequest:
+    with app.app_context():
+        reimbursement = db.session.scalars(
+            sa.select(ReimbursementRequest).options(
+                sa.orm.selectinload(ReimbursementRequest.documents),
+                sa.orm.selectinload(ReimbursementRequest.history),
+            )
+        ).one()
+        db.session.expunge_all()
+        return reimbursement
+
+
+@pytest.fixture
+def filed(app, client, auth, mailbox):
+    """Sophie logged in, with one request holding a PDF and a JPEG."""
+    auth.sophie()
+    response = send_request(
+        client,
+        app,
+        [
+            upload(pdf_bytes(), "reçu taxi.pdf", "application/pdf"),
+            upload(jpeg_bytes(), "photo-reçu.jpg", "image/jpeg"),
+        ],
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return only_request(app)
+
+
+def nothing_stored(app) -> None:
+    assert stored_files(app) == []
+    for model in (ReimbursementRequest, Document, StatusChange):
+        assert count_rows(app, model) == 0
+
+
+# --- Filing a request ---------------------------------------------------------------------
+
+
+def test_sophie_files_a_request_with_a_pdf_and_a_phone_photo(app, client, filed, mailbox):
+    reimbursement = filed
+    assert reimbursement.number == f"R-{today().year}-{reimbursement.id:06d}"
+    assert reimbursement.amount_cents == 3550
+    assert reimbursement.iban == IBAN
+    assert reimbursement.nature == "Frais de taxi avancés"
+    assert reimbursement.expense_date == today()
+    assert reimbursement.status is ReimbursementStatus.RECEIVED
+    assert [h.status for h in reimbursement.history] == [ReimbursementStatus.RECEIVED]
+    assert reimbursement.history[0].changed_by == "Sophie MARTIN"
+
+    documents = reimbursement.documents
+    assert [(d.original_name, d.media_type) for d in documents] == [
+        ("reçu taxi.pdf", "application/pdf"),
+        ("photo-reçu.jpg", "image/jpeg"),
+    ]
+    on_disk = {path.name: path.read_bytes() for path in stored_files(app)}
+    assert set(on_disk) == {d.stored_name for d in documents}
+    for document, content in zip(documents, (pdf_bytes(), jpeg_bytes()), strict=True):
+        assert on_disk[document.stored_name] == content
+        assert document.size == len(content)
+        assert document.sha256 == hashlib.sha256(content).hexdigest()
+        assert len(document.stored_name) == 32 and "reçu" not in document.stored_name
+    # Outside the web root.
+    static = Path(app.static_folder).resolve()
+    assert static not in Path(app.config["UPLOAD_FOLDER"]).resolve().parents
+
+    message = mailbox.last(SOPHIE)
+    assert reimbursement.number in message["Subject"]
+    text = mailbox.text(message)
+    assert reimbursement.number in text and "35,50" in text
+    assert f"http://portail.test/remboursements/{reimbursement.number}" in mailbox.links(message)
+    assert reimbursement.number in mailbox.html(message)
+
+    listing = client.get("/remboursements/").get_data(as_text=True)
+    assert reimbursement.number in listing
+    assert "Reçue" in listing
+    assert rules.format_amount(3550) in listing
+
+
+def test_detail_shows_documents_history_and_a_masked_iban(app, client, filed):
+    page = client.get(f"/remboursements/{filed.number}").get_data(as_text=True)
+    assert "reçu taxi.pdf" in page and "photo-reçu.jpg" in page
+    assert "Reçue" in page and "Sophie MARTIN" in page
+    assert "0189" in page
+    assert IBAN not in page and "FR76 3000" not in page and "3000 6000" not in page
+    assert "Compléter ma demande" in page
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "media_type"),
+    [
+        (pdf_bytes(), "facture.pdf", "application/pdf"),
+        (jpeg_bytes(), "IMG_2041.JPG", "image/jpeg"),
+        (png_bytes(), "capture.png", "image/png"),
+        # The browser's type and the extension do not matter, only the content does.
+        (png_bytes(), "scan", "image/png"),
+        (jpeg_bytes(), "photo.png", "image/jpeg"),
+    ],
+    ids=["pdf", "jpeg", "png", "png-without-extension", "jpeg-named-png"],
+)
+def test_each_accepted_format_is_recognised_by_content(
+    app, client, auth, content, name, media_type
+):
+    auth.sophie()
+    response = send_request(client, app, [upload(content, name, "application/octet-stream")])
+    assert response.status_code == 302
+    (document,) = only_request(app).documents
+    assert document.media_type == media_type
+    assert document.original_name == name
+
+
+ELEVEN_MB = 11 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            [upload(exe_bytes(), "facture.pdf", "application/pdf")],
+            "Le fichier « facture.pdf » n'est pas un PDF, une image JPEG ou une image PNG",
+        ),
+        (
+            [upload(HTML_BYTES, "photo.png", "image/png")],
+            "Le fichier « photo.png » n'est pas un PDF, une image JPEG ou une image PNG",
+        ),
+        ([upload(b"", "vide.pdf", "application/pdf")], "Le fichier « vide.pdf » est vide."),
+        (
+            [upload(pdf_bytes() + b"0" * ELEVEN_MB, "lourd.pdf", "application/pdf")],
+            "Le fichier « lourd.pdf » dépasse la taille maximale de 10 Mo.",
+        ),
+        (
+            [upload(pdf_bytes(), f"recu-{n}.pdf", "application/pdf") for n in range(6)],
+            "Vous pouvez joindre au plus 5 justificatifs par demande.",
+        ),
+        # One bad file among good ones: the whole request is refused.
+        (
+            [
+                upload(pdf_bytes(), "bon.pdf", "application/pdf"),
+                upload(exe_bytes(), "programme.pdf", "application/pdf"),
+            ],
+            "Le fichier « programme.pdf » n'est pas un PDF",
+        ),
+        ([], rules.DOCUMENTS_REQUIRED_MESSAGE),
+    ],
+    ids=["exe-as-pdf", "html-as-png", "empty", "11-mb", "six-files", "one-bad-of-two", "none"],
+)
+def test_refused_uploads_leave_nothing_behind(app, client, auth, mailbox, files, message):
+    auth.sophie()
+    response = send_request(client, app, files)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert escape(message) in page
+    assert 'id="documents-erreur"' in page and 'aria-invalid="true"' in page
+    nothing_stored(app)
+    assert mailbox.to(SOPHIE) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("amount", "abc", rules.AMOUNT_FORMAT_MESSAGE),
+        ("amount", "0", rules.AMOUNT_POSITIVE_MESSAGE),
+        ("amount", "10 000,01", rules.AMOUNT_MAX_MESSAGE),
+        ("iban", "FR76 3000 6000 0112 3456 7890 188", rules.IBAN_CHECKSUM_MESSAGE),
+        ("iban", "FR76300060", rules.IBAN_LENGTH_MESSAGE),
+        ("expense_date", "demain", "Saisissez une date valide, par exemple 14/03/2026."),
+        ("nature", "  ", "Ce champ est obligatoire."),
+        ("holder_name", "", "Ce champ est obligatoire."),
+        ("assistance_file", "999999", "Choisissez l'un de vos dossiers d'assistance."),
+    ],
+)
+def test_invalid_fields_are_explained_in_french_next_to_them(
+    app, client, auth, field, value, message
+):
+    auth.sophie()
+    files = [upload(pdf_bytes(), "recu.pdf", "application/pdf")]
+    response = send_request(client, app, files, **{field: value})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'id="{field}-erreur"' in page
+    assert escape(message) in page
+    nothing_stored(app)
+
+
+def test_expense_date_in_the_future_or_before_the_file_is_refused(app, client, auth):
+    auth.sophie()
+
+    def files():
+        return [upload(pdf_bytes(), "recu.pdf", "application/pdf")]
+
+    tomorrow = (today() + timedelta(days=1)).isoformat()
+    page = send_request(client, app, files(), expense_date=tomorrow).get_data(as_text=True)
+    assert escape(rules.DATE_FUTURE_MESSAGE) in page
+    # The demo file's guarantees start two days ago.
+    before = today() - timedelta(days=3)
+    page = send_request(client, app, files(), expense_date=before.isoformat()).get_data(
+        as_text=True
+    )
+    start = (today() - timedelta(days=2)).strftime("%d/%m/%Y")
+    assert f"votre dossier d&#39;assistance, le {start}." in page
+    nothing_stored(app)
+    # The French way of typing a date works too.
+    response = send_request(client, app, files(), expense_date=today().strftime("%d/%m/%Y"))
+    assert response.status_code == 302
+
+
+def test_pages_state_no_quotes_and_no_health_costs(client, auth):
+    auth.sophie()
+    for url in ("/remboursements/", NEW):
+        page = client.get(url).get_data(as_text=True)
+        assert "Cette plateforme ne réalise pas de devis." in page
+        assert "ne couvre pas les frais de santé" in page
+        assert "assureur ou mutuelle santé" in page
+
+
+def test_form_has_the_expected_labels(client, auth):
+    auth.sophie()
+    page = client.get(NEW).get_data(as_text=True)
+    for label in (
+        "Dossier d&#39;assistance",
+        "Nature de la dépense",
+        "Date de la dépense",
+        "Montant",
+        "Titulaire du compte",
+        "IBAN",
+        "Justificatifs",
+    ):
+        assert f">{label}</label>" in page
+    assert 'type="file"' in page and "multiple" in page
+    assert 'enctype="multipart/form-data"' in page
+
+
+def test_member_without_assistance_file_is_given_the_assistance_phone(app, client, auth):
+    with app.app_context():
+        db.session.execute(
+            sa.delete(AssistanceFile).where(AssistanceFile.member_number == "AB123456")
+        )
+        db.session.commit()
+    auth.sophie()
+    for url in ("/remboursements/", NEW):
+        page = client.get(url).get_data(as_text=True)
+        assert "Vous n'avez pas de dossier d'assistance" in page
+        assert "01 23 45 67 89" in page
+        assert 'href="tel:0123456789"' in page
+    assert "Nouvelle demande</a>" not in client.get("/remboursements/").get_data(as_text=True)
+    token = csrf_token(client, "/remboursements/")
+    client.post(NEW, data={"csrf_token": token, "nature": "Taxi"})
+    nothing_stored(app)
+
+
+# --- Documents ----------------------------------------------------------------------------
+
+
+def test_owner_views_and_downloads_documents_and_each_access_is_logged(app, client, filed):
+    pdf, jpeg = filed.documents
+    base = f"/remboursements/{filed.number}/justificatifs"
+
+    view = client.get(f"{base}/{pdf.id}")
+    assert view.status_code == 200
+    assert view.data == pdf_bytes()
+    assert view.mimetype == "application/pdf"
+    assert view.headers["Content-Disposition"].startswith("inline")
+    assert view.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in view.headers["Cache-Control"]
+
+    download = client.get(f"{base}/{jpeg.id}/telecharger")
+    assert download.status_code == 200
+    assert download.data == jpeg_bytes()
+    assert download.mimetype == "image/jpeg"
+    disposition = download.headers["Content-Disposition"]
+    assert disposition.startswith("attachment")
+    assert "filename*=UTF-8''photo-re%C3%A7u.jpg" in disposition
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+
+    with app.app_context():
+        log = db.session.scalars(sa.select(DocumentAccess).order_by(DocumentAccess.id)).all()
+        assert [(a.document_id, a.action) for a in log] == [
+            (pdf.id, DocumentAction.VIEW),
+            (jpeg.id, DocumentAction.DOWNLOAD),
+        ]
+        assert {a.account_id for a in log} == {filed.account_id}
+        assert all(a.ip == "127.0.0.1" and a.accessed_at is not None for a in log)
+
+
+def test_another_account_gets_404_everywhere(app, client, filed, auth, other_client):
+    auth.karim(other_client)
+    base = f"/remboursements/{filed.number}"
+    urls = [base, f"{base}/completer"]
+    for document in filed.documents:
+        urls += [
+            f"{base}/justificatifs/{document.id}",
+            f"{base}/justificatifs/{document.id}/telecharger",
+        ]
+    for url in urls:
+        assert other_client.get(url).status_code == 404, url
+    response = post_multipart(
+        other_client,
+        f"{base}/completer",
+        {"documents": [upload(pdf_bytes(), "x.pdf")]},
+        form_url="/remboursements/",
+    )
+    assert response.status_code == 404
+    listing = other_client.get("/remboursements/").get_data(as_text=True)
+    assert filed.number not in listing
+    assert count_rows(app, DocumentAccess) == 0
+    assert len(only_request(app).documents) == 2
+    assert len(stored_files(app)) == 2
+
+
+def test_anonymous_visitor_is_sent_to_the_login_page(app, filed, auth):
+    anonymous = app.test_client()
+    base = f"/remboursements/{filed.number}"
+    document = filed.documents[0]
+    for url in (
+        "/remboursements/",
+        NEW,
+        base,
+        f"{base}/completer",
+        f"{base}/justificatifs/{document.id}",
+        f"{base}/justificatifs/{document.id}/telecharger",
+    ):
+        response = anonymous.get(url)
+        assert response.status_code == 302, url
+        assert response.headers["Location"].startswith("/connexion"), url
+    assert count_rows(app, DocumentAccess) == 0
+
+
+def test_missing_file_on_disk_is_a_404_not_a_500(app, client, filed):
+    document = filed.documents[0]
+    (Path(app.config["UPLOAD_FOLDER"]) / document.stored_name).unlink()
+    response = client.get(f"/remboursements/{filed.number}/justificatifs/{document.id}")
+    assert response.status_code == 404
+    assert count_rows(app, DocumentAccess) == 0
+
+
+# --- Completing a request -----------------------------------------------------------------
+
+
+def complete(client, number, files):
+    return post_multipart(client, f"/remboursements/{number}/completer", {"documents": files})
+
+
+def test_completion_adds_documents_up_to_five_in_total(app, client, filed):
+    page = client.get(f"/remboursements/{filed.number}/completer").get_data(as_text=True)
+    assert "Vous pouvez encore en ajouter 3." in page
+
+    response = complete(client, filed.number, [upload(png_bytes(), "ordonnance.png")])
+    assert response.status_code == 302
+    reimbursement = only_request(app)
+    assert [d.original_name for d in reimbursement.documents][-1] == "ordonnance.png"
+    assert reimbursement.history[-1].comment == "1 justificatif ajouté."
+    assert reimbursement.status is ReimbursementStatus.RECEIVED
+    assert len(stored_files(app)) == 3
+
+    def pages(count):
+        return [upload(pdf_bytes(), f"page-{n}.pdf") for n in range(count)]
+
+    page = complete(client, filed.number, pages(3)).get_data(as_text=True)
+    assert (
+        escape(
+            "Cette demande compte déjà 3 justificatif(s) sur 5 : vous pouvez en ajouter 2 au plus."
+        )
+        in page
+    )
+    assert len(stored_files(app)) == 3
+
+    bad = [upload(pdf_bytes(), "ok.pdf"), upload(b"", "vide.png")]
+    page = complete(client, filed.number, bad).get_data(as_text=True)
+    assert escape("Le fichier « vide.png » est vide.") in page
+    assert len(stored_files(app)) == 3
+    assert count_rows(app, Document) == 3
+
+    assert complete(client, filed.number, pages(2)).status_code == 302
+    assert count_rows(app, Document) == 5
+    page = client.get(f"/remboursements/{filed.number}").get_data(as_text=True)
+    assert "Compléter ma demande" not in page
+    page = complete(client, filed.number, [upload(pdf_bytes(), "sixieme.pdf")]).get_data(
+        as_text=True
+    )
+    assert escape(rules.DOCUMENTS_FULL_MESSAGE) in page
+    assert len(stored_files(app)) == 5
+
+
+# --- Status changes by the desk -----------------------------------------------------------
+
+
+def test_desk_moves_the_status_and_the_member_is_told(app, client, filed, runner, mailbox):
+    result = runner.invoke(args=["reimbursements", "set-status", filed.number, "en-cours"])
+    assert result.exit_code == 0, result.output
+    assert "« En cours »" in result.output
+
+    comment = "Virement de 35,50 € effectué ce jour."
+    result = runner.invoke(
+        args=[
+            "reimbursements",
+            "set-status",
+            filed.number.lower(),
+            "Acceptée",
+            "--comment",
+            comment,
+        ]
+    )
+    assert result.exit_code == 0, result.output
+
+    reimbursement = only_request(app)
+    assert reimbursement.status is ReimbursementStatus.ACCEPTED
+    assert [(h.status, h.changed_by, h.comment) for h in reimbursement.history] == [
+        (ReimbursementStatus.RECEIVED, "Sophie MARTIN", None),
+        (ReimbursementStatus.IN_PROGRESS, "Assistance", None),
+        (ReimbursementStatus.ACCEPTED, "Assistance", comment),
+    ]
+
+    messages = mailbox.to(SOPHIE)
+    assert len(messages) == 3  # acknowledgement, en cours, acceptée
+    last = messages[-1]
+    assert filed.number in last["Subject"] and "Acceptée" in last["Subject"]
+    assert comment in mailbox.text(last)
+    assert f"http://portail.test/remboursements/{filed.number}" in mailbox.links(last)
+
+    page = client.get(f"/remboursements/{filed.number}").get_data(as_text=True)
+    assert "Acceptée" in page and comment in page and "Assistance" in page
+    # Decided: no more documents.
+    assert "Compléter ma demande" not in page
+    response = client.get(f"/remboursements/{filed.number}/completer")
+    assert response.status_code == 302
+    follow = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "ne peut plus être complétée" in follow
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["R-2026-999999", "acceptee"], "Aucune demande de remboursement ne porte le numéro"),
+        (["{number}", "validee"], "n'est pas un statut connu"),
+    ],
+)
+def test_set_status_refuses_unknown_numbers_and_statuses(
+    app, filed, runner, mailbox, args, message
+):
+    args = [a.format(number=filed.number) for a in args]
+    result = runner.invoke(args=["reimbursements", "set-status", *args])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert only_request(app).status is ReimbursementStatus.RECEIVED
+    assert len(mailbox.to(SOPHIE)) == 1
+
+
+# --- Robustness ---------------------------------------------------------------------------
+
+
+def test_failed_commit_removes_the_files_already_written(app, client, auth, monkeypatch):
+    auth.sophie()
+    files = [upload(pdf_bytes(), "a.pdf"), upload(png_bytes(), "b.png")]
+    token = csrf_token(client, NEW)
+    written = []
+    real_commit = db.session.commit
+
+    def failing_commit():
+        written.extend(stored_files(app))
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("disk full"))
+
+    monkeypatch.setattr(db.session, "commit", failing_commit)
+    with pytest.raises(sa.exc.OperationalError):
+        client.post(
+            NEW,
+            data={"csrf_token": token, **valid_form(app), "documents": files},
+            content_type="multipart/form-data",
+        )
+    monkeypatch.setattr(db.session, "commit", real_commit)
+    assert len(written) == 2  # the files were on disk when the commit failed…
+    nothing_stored(app)  # …and are gone, with the rows
+
+
+def test_oversized_body_gets_the_french_413_page(app, client, auth):
+    auth.sophie()
+    too_big = app.config["MAX_CONTENT_LENGTH"] + 1024
+    enormous = upload(b"%PDF" + b"0" * too_big, "enorme.pdf")
+    response = post_multipart(client, NEW, {"documents": [enormous]})
+    assert response.status_code == 413
+    assert "Envoi trop volumineux" in response.get_data(as_text=True)
+    nothing_stored(app)
+
+
+def test_five_full_size_documents_fit_in_one_request(app):
+    overhead = 1024 * 1024  # the other fields and the multipart boundaries
+    assert (
+        app.config["MAX_CONTENT_LENGTH"]
+        >= rules.MAX_DOCUMENTS * rules.MAX_DOCUMENT_BYTES + overhead
+    )
+
+
+def test_pages_run_a_fixed_number_of_queries(app, client, auth, count_queries):
+    auth.sophie()
+    files = [upload(pdf_bytes(), "a.pdf")]
+    assert send_request(client, app, files).status_code == 302
+    number = only_request(app).number
+
+    def queries(url):
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        return counter.count
+
+    list_one, detail_one = queries("/remboursements/"), queries(f"/remboursements/{number}")
+    for _ in range(3):
+        assert send_request(client, app, [upload(pdf_bytes(), "a.pdf")] * 1).status_code == 302
+    for _ in range(2):
+        assert complete(client, number, [upload(png_bytes(), "b.png")]).status_code == 302
+    assert queries("/remboursements/") == list_one
+    assert queries(f"/remboursements/{number}") == detail_one
+
+
+def test_data_export_includes_requests_and_document_accesses(app, client, filed):
+    client.get(f"/remboursements/{filed.number}/justificatifs/{filed.documents[0].id}")
+    data = json.loads(client.get("/mon-espace/mes-donnees").get_data(as_text=True))
+    section = data["remboursements"]
+    (exported,) = section["demandes"]
+    assert exported["numero"] == filed.number
+    assert exported["montant_euros"] == "35.50"
+    assert exported["iban"] == IBAN
+    assert exported["statut"] == "Reçue"
+    assert [d["nom"] for d in exported["justificatifs"]] == ["reçu taxi.pdf", "photo-reçu.jpg"]
+    assert section["consultations_des_justificatifs"][0]["action"] == "consultation"
+
+
+def test_deleting_the_account_erases_requests_and_their_files(app, client, filed):
+    assert len(stored_files(app)) == 2
+    response = submit(client, "/mon-espace/supprimer", {"password": "Cartable2026!"})
+    assert response.status_code == 302
+    assert stored_files(app) == []
+    assert count_rows(app, ReimbursementRequest) == 0
+    assert count_rows(app, Document) == 0
