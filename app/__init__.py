@@ -53,6 +53,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(trips_bp, url_prefix="/trajets")
     from app.reimbursements import bp as reimbursements_bp
     app.register_blueprint(reimbursements_bp, url_prefix="/remboursements")
+    from app.embedding import bp as embedding_bp
+    app.register_blueprint(embedding_bp)  # /e/<slug>; installs the session interface
 
 
 def register_errorhandlers(app: Flask) -> None:

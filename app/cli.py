@@ -9,6 +9,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from app.clock import today
 from app.demo import load_demo
+from app.embedding.cli import add_insurer_commands
 from app.extensions import db
 from app.models import Insurer
 from app.reimbursements.cli import reimbursements_cli
@@ -170,5 +171,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(setup_command)
     app.cli.add_command(insurer_cli)
+    add_insurer_commands(insurer_cli)  # insurer set / show (app/embedding)
     app.cli.add_command(roster_cli)
     app.cli.add_command(reimbursements_cli)

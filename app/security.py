@@ -19,8 +19,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def frame_ancestors() -> str:
-    """Origins allowed to frame the current response (the embedding issue widens it)."""
-    return "'self'"
+    """Origins allowed to frame the current response: the portal, plus in an insurer's
+    context the origins that insurer listed (app/embedding)."""
+    from app.embedding.context import frame_ancestors as insurer_origins
+
+    return " ".join(["'self'", *insurer_origins()])
 
 
 def set_security_headers(response: Response) -> Response:

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
+from wtforms import SelectChoice
 
 from app.auth import bp, rules, services
 from app.auth.forms import EmailRequestForm, LoginForm, RegistrationForm, ResetPasswordForm
@@ -12,6 +13,7 @@ from app.auth.passwords import hash_password, verify_password
 from app.auth.tokens import Purpose, TokenError, read_token
 from app.auth_session import end_all_sessions, end_session, record_event, start_session
 from app.clock import utcnow
+from app.embedding import context as embedding
 from app.extensions import db, limiter
 from app.models import Account, AuthEventKind
 
@@ -55,9 +57,9 @@ def register():
     """Create an account from the insurance card, then e-mail the confirmation link."""
     if current_user.is_authenticated:
         return redirect(url_for("account.index"))
-    insurers = services.insurers_for_registration()
+    insurers = embedding.registration_insurers(services.insurers_for_registration)
     form = RegistrationForm()
-    form.insurer.choices = [(insurer.id, insurer.name) for insurer in insurers]
+    form.insurer.choices = [SelectChoice(insurer.id, insurer.name) for insurer in insurers]
     show_insurer = len(insurers) > 1
     if not show_insurer and insurers:
         form.insurer.data = insurers[0].id
@@ -151,6 +153,10 @@ def login():
             record_event(AuthEventKind.LOGIN_FAILED, account)
             db.session.commit()
             form.form_errors.append(LOGIN_FAILED)
+        elif not embedding.may_log_in(account):
+            record_event(AuthEventKind.LOGIN_FAILED, account)
+            db.session.commit()
+            form.form_errors.append(embedding.other_insurer_message())
         elif not services.has_valid_offer(account.member):
             record_event(AuthEventKind.LOGIN_REFUSED_OFFER, account)
             db.session.commit()

@@ -55,12 +55,26 @@ GUARANTEE_LABELS = {
 
 class Insurer(db.Model):
     __tablename__ = "insurers"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(logo_stored_name IS NULL) = (logo_media_type IS NULL)", name="logo_pair"
+        ),
+        sa.CheckConstraint(
+            "logo_media_type IN ('image/png', 'image/svg+xml')", name="logo_media_type"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Branding shown in the insurer's context (see app/embedding): assistance e-mail, primary
+    # colour `#rrggbb`, logo file stored under UPLOAD_FOLDER with its media type.
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    primary_color: Mapped[str | None] = mapped_column(sa.String(7))
+    logo_stored_name: Mapped[str | None] = mapped_column(sa.String(64))
+    logo_media_type: Mapped[str | None] = mapped_column(sa.String(32))
 
     origins: Mapped[list[InsurerOrigin]] = relationship(
         back_populates="insurer", cascade="all, delete-orphan", order_by="InsurerOrigin.origin"

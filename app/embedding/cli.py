@@ -1,0 +1,128 @@
+"""`flask --app wsgi insurer set` and `insurer show`: an insurer's branding and embedding."""
+
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.email import public_url
+from app.embedding import rules
+from app.embedding.settings import Changes, update_insurer
+from app.extensions import db
+from app.models import Insurer
+from app.roster.insurers import InsurerError
+
+
+def _fail(*messages: str) -> None:
+    for message in messages:
+        click.echo(message, err=True)
+    raise click.exceptions.Exit(1)
+
+
+def _insurer(slug: str) -> Insurer:
+    insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == slug))
+    if insurer is None:
+        _fail(
+            f"Mutuelle inconnue : « {slug} ». Créez-la d'abord avec "
+            "« flask --app wsgi insurer add »."
+        )
+    return insurer
+
+
+def _read_logo(path: Path) -> bytes:
+    """The file's bytes, refusing a missing or oversized file before reading it whole."""
+    try:
+        if path.is_dir():
+            _fail(f"« {path} » est un dossier, pas une image.")
+        if path.stat().st_size > rules.MAX_LOGO_BYTES:
+            _fail(rules.LOGO_TOO_BIG_MESSAGE)
+        return path.read_bytes()
+    except FileNotFoundError:
+        _fail(f"Fichier introuvable : « {path} ».")
+    except OSError as error:
+        _fail(f"Impossible de lire « {path} » : {error.strerror}.")
+
+
+def _describe(insurer: Insurer) -> None:
+    none = "(aucun)"
+    click.echo(f"Mutuelle : {insurer.name} ({insurer.slug})")
+    click.echo(f"Téléphone d'assistance : {insurer.phone or none}")
+    click.echo(f"E-mail d'assistance : {insurer.email or none}")
+    click.echo(f"Couleur principale : {insurer.primary_color or '(couleur de Cartable)'}")
+    click.echo(f"Logo : {insurer.logo_media_type or none}")
+    origins = ", ".join(origin.origin for origin in insurer.origins) or none
+    click.echo(f"Origines autorisées : {origins}")
+    click.echo(f"Lien d'accès : {public_url('/e/' + insurer.slug)}")
+    click.echo(f"Intégration : {public_url('/e/' + insurer.slug + '/integration')}")
+
+
+@click.command(
+    "set",
+    help="Modifie une mutuelle : nom, assistance, couleur, logo, origines autorisées à "
+    "intégrer le portail. Une valeur vide (« » ) efface le téléphone, l'e-mail ou la couleur.",
+)
+@click.argument("slug")
+@click.option("--name", help="Nom affiché.")
+@click.option("--phone", help="Numéro de l'assistance, par exemple « 01 23 45 67 89 ».")
+@click.option("--email", help="Adresse e-mail de l'assistance.")
+@click.option(
+    "--color",
+    help="Couleur principale, par exemple #1F4E8C ; un texte blanc doit s'y lire (contraste "
+    "4,5:1 au moins).",
+)
+@click.option(
+    "--logo",
+    type=click.Path(path_type=Path),
+    help="Logo : image PNG ou SVG (256 Ko au plus ; SVG sans script ni ressource externe).",
+)
+@click.option("--remove-logo", is_flag=True, help="Retire le logo.")
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    help="Origine à autoriser, par exemple https://www.mutuelle.fr (option répétable).",
+)
+@click.option(
+    "--remove-origin", "removed_origins", multiple=True, help="Origine à retirer (répétable)."
+)
+@with_appcontext
+def insurer_set_command(
+    slug, name, phone, email, color, logo, remove_logo, origins, removed_origins
+):
+    """Change an insurer's branding, assistance contact and embedding origins."""
+    if logo is not None and remove_logo:
+        _fail("Choisissez entre --logo et --remove-logo.")
+    insurer = _insurer(slug)
+    changes = Changes(
+        name=name,
+        phone=phone,
+        email=email,
+        color=color,
+        logo=_read_logo(logo) if logo is not None else None,
+        remove_logo=remove_logo,
+        add_origins=origins,
+        remove_origins=removed_origins,
+    )
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    try:
+        update_insurer(db.session, insurer, changes, folder)
+    except InsurerError as error:
+        _fail("Modification refusée : rien n'a été changé.", *error.messages)
+    click.echo("Mutuelle modifiée.")
+    _describe(insurer)
+
+
+@click.command("show", help="Affiche les réglages d'une mutuelle et son lien d'intégration.")
+@click.argument("slug")
+@with_appcontext
+def insurer_show_command(slug):
+    """Print an insurer's settings and its embedding links."""
+    _describe(_insurer(slug))
+
+
+def add_insurer_commands(group: click.Group) -> None:
+    """Attach `set` and `show` to the `insurer` command group of app/cli.py."""
+    group.add_command(insurer_set_command)
+    group.add_command(insurer_show_command)

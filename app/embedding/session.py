@@ -1,0 +1,54 @@
+"""The session cookie's attributes follow the context (CHIPS inside an insurer's frame).
+
+Outside a context the cookie is what the configuration says (`SameSite=Lax`). In an
+insurer's context it is `Secure; SameSite=None; Partitioned`: a cross-site frame may then
+keep it even where third-party cookies are blocked, because the browser files it under the
+insurer's top-level site (Cookies Having Independent Partitioned State).
+"""
+
+from flask import Flask, has_request_context
+from flask import session as current_session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from werkzeug.wrappers import Response
+
+from app.embedding.context import SESSION_KEY
+
+
+def in_context(current: SessionMixin | None = None) -> bool:
+    if current is None:
+        if not has_request_context():
+            return False
+        current = current_session
+    return bool(current.get(SESSION_KEY))
+
+
+class EmbeddingSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, with per-context cookie attributes."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return True if in_context() else super().get_cookie_secure(app)
+
+    def get_cookie_samesite(self, app: Flask) -> str | None:
+        return "None" if in_context() else super().get_cookie_samesite(app)
+
+    def get_cookie_partitioned(self, app: Flask) -> bool:
+        return True if in_context() else super().get_cookie_partitioned(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if in_context(session) and self.should_set_cookie(app, session):
+            # A browser keeps a partitioned and an unpartitioned cookie of the same name side
+            # by side, and sends the older first: after a top-level visit outside any context,
+            # the unpartitioned one would hide the context. Expire it before setting ours.
+            response.delete_cookie(
+                self.get_cookie_name(app),
+                domain=self.get_cookie_domain(app),
+                path=self.get_cookie_path(app),
+                secure=super().get_cookie_secure(app),
+                httponly=self.get_cookie_httponly(app),
+                samesite=super().get_cookie_samesite(app),
+            )
+        super().save_session(app, session, response)
+
+
+def install(app: Flask) -> None:
+    app.session_interface = EmbeddingSessionInterface()
