@@ -23,7 +23,7 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 	touch $@
 
 run: $(VENV)/.installed
-	$(FLASK) db upgrade heads
+	$(FLASK) db upgrade
 	$(FLASK) setup
 	$(BIN)/python wsgi.py
 

@@ -101,7 +101,7 @@ def load_volume(url: str, volume: Volume, today: date) -> dict:
 
     app = create_app(None, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
-        flask_migrate.upgrade(revision="heads")
+        flask_migrate.upgrade()
         password_hash = hash_password(BENCH_PASSWORD)  # once: hashing is slow on purpose
         now = utcnow()  # naive UTC, like every stored timestamp
         rows: dict[type, list[dict]] = {

@@ -55,7 +55,7 @@ def database_url(tmp_path_factory) -> str:
     _drop_everything(url)
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
-        flask_migrate.upgrade(revision="heads")
+        flask_migrate.upgrade()
         db.engine.dispose()
     return url
 

@@ -1,7 +1,7 @@
 """addresses and trips
 
 Revision ID: 0003_trips
-Revises: 0001_foundation
+Revises: 0002_faq
 Create Date: 2026-11-27 12:03:34.366214
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003_trips'
-down_revision = '0001_foundation'
+down_revision = '0002_faq'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """reimbursement requests, documents, status history and document access log
 
 Revision ID: 0004_reimbursements
-Revises: 0001_foundation
+Revises: 0003_trips
 Create Date: 2026-11-27 12:06:25.467206
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0004_reimbursements'
-down_revision = '0001_foundation'
+down_revision = '0003_trips'
 branch_labels = None
 depends_on = None
 

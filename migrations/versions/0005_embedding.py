@@ -1,7 +1,7 @@
 """insurer branding for embedding: assistance e-mail, primary colour, logo
 
 Revision ID: 0005_embedding
-Revises: 0001_foundation
+Revises: 0004_reimbursements
 Create Date: 2026-11-27 12:30:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0005_embedding"
-down_revision = "0001_foundation"
+down_revision = '0004_reimbursements'
 branch_labels = None
 depends_on = None
 
