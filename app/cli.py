@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.clock import today
@@ -22,7 +22,7 @@ from app.roster.insurers import InsurerError, create_insurer
 @with_appcontext
 def demo_command():
     """Load (or refresh) the demo insurer and its roster, dates relative to today."""
-    insurer = load_demo(today())
+    insurer = load_demo(today(), Path(current_app.config["UPLOAD_FOLDER"]))
     click.echo(f"Données de démonstration chargées : {insurer.name} ({insurer.slug}).")
 
 

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -20,6 +21,11 @@ from app.models import (
 DEMO_SLUG = "demo"
 DEMO_NAME = "Mutuelle Démo"
 DEMO_PHONE = "01 23 45 67 89"
+DEMO_EMAIL = "assistance@mutuelle-demo.example"
+DEMO_COLOR = "#0b6e4f"
+DEMO_LOGO = Path(__file__).parent / "demo_assets" / "logo-mutuelle-demo.svg"
+# The demo insurer's page served locally (see README: « Essayer l'intégration »).
+DEMO_ORIGINS = ("http://localhost:8001", "http://127.0.0.1:8001")
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,11 @@ def _birth_date(age: int, today: date) -> date:
         return anchor.replace(year=anchor.year - age, day=28)
 
 
-def load_demo(today: date) -> Insurer:
-    """Create or refresh the demo insurer, its roster, offers and assistance files."""
+def load_demo(today: date, upload_folder: Path | None = None) -> Insurer:
+    """Create or refresh the demo insurer, its roster, offers and assistance files.
+
+    With an upload folder, the insurer also gets its branding (colour, logo, origins).
+    """
     insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == DEMO_SLUG))
     if insurer is None:
         insurer = Insurer(slug=DEMO_SLUG, name=DEMO_NAME, phone=DEMO_PHONE)
@@ -142,4 +151,16 @@ def load_demo(today: date) -> Insurer:
             for guarantee in file.guarantees:
                 guarantee.starts_on, guarantee.ends_on = starts_on, ends_on
     db.session.commit()
+    if upload_folder is not None:
+        _brand(insurer, upload_folder)
     return insurer
+
+
+def _brand(insurer: Insurer, upload_folder: Path) -> None:
+    """Colour, logo and embedding origins of the demo insurer (the logo is written once)."""
+    from app.embedding.settings import Changes, update_insurer
+
+    changes = Changes(color=DEMO_COLOR, email=DEMO_EMAIL, add_origins=DEMO_ORIGINS)
+    if insurer.logo_stored_name is None:
+        changes.logo = DEMO_LOGO.read_bytes()
+    update_insurer(db.session, insurer, changes, upload_folder)

@@ -320,10 +320,18 @@ def test_login_in_context_refuses_a_member_of_another_insurer(app, client, insur
     assert response.status_code == 302
 
 
-def test_insurer_link_logs_out_a_member_of_another_insurer(app, client, insurers):
+def test_insurer_link_asks_a_member_of_another_insurer_to_log_out_first(app, client, insurers):
     paul_account(app)
     assert submit(client, "/connexion", {"email": PAUL, "password": DEFAULT_PASSWORD}).status_code
     assert client.get("/mon-espace/").status_code == 200
+    response = client.get("/e/demo")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "Déconnexion" in page and "Mutuelle Démo" in page
+    # A link alone logs nobody out (it is a GET), nor does it change the context.
+    assert client.get("/mon-espace/").status_code == 200
+    assert "frame-ancestors 'self'" == frame_ancestors(client.get("/"))
+    submit(client, "/deconnexion", form_url="/mon-espace/")
     enter(client)
     assert client.get("/mon-espace/").status_code == 302
 
