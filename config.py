@@ -65,6 +65,9 @@ class Config:
     SESSION_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
     SESSION_COOKIE_NAME = "cartable_session"
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
+    # The server decides how long a login lasts (UserSession rows): no need to re-sign and
+    # re-send the cookie on every response.
+    SESSION_REFRESH_EACH_REQUEST = False
 
     # Links sent by e-mail (confirmation, reset) stop working after this delay.
     TOKEN_MAX_AGE_SECONDS = 60 * 60
