@@ -46,14 +46,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp, url_prefix="/mon-espace")
     from app.faq import bp as faq_bp
+
     app.register_blueprint(faq_bp)  # /faq and /infos/...
     from app.addresses import bp as addresses_bp
+
     app.register_blueprint(addresses_bp, url_prefix="/adresses")
     from app.trips import bp as trips_bp
+
     app.register_blueprint(trips_bp, url_prefix="/trajets")
     from app.reimbursements import bp as reimbursements_bp
+
     app.register_blueprint(reimbursements_bp, url_prefix="/remboursements")
     from app.embedding import bp as embedding_bp
+
     app.register_blueprint(embedding_bp)  # /e/<slug>; installs the session interface
 
 

@@ -164,6 +164,22 @@ def app(app_config, mailbox):
 
 
 @pytest.fixture
+def make_app(app_config):
+    """Build extra applications on the test database; their connections close afterwards."""
+    apps = []
+
+    def build(**overrides):
+        extra = create_app(TestingConfig, **{**app_config, **overrides})
+        apps.append(extra)
+        return extra
+
+    yield build
+    for extra in apps:
+        with extra.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

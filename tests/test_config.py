@@ -46,8 +46,8 @@ def test_database_url_names_the_driver(monkeypatch, url, expected):
     assert config._database_url("sqlite://") == expected
 
 
-def test_session_cookie_is_secure_when_served_over_https(app_config):
-    app = create_app(config.TestingConfig, **app_config, SESSION_COOKIE_SECURE=True)
+def test_session_cookie_is_secure_when_served_over_https(make_app):
+    app = make_app(SESSION_COOKIE_SECURE=True)
     client = app.test_client()
     response = client.get("/connexion")
     assert "Secure" in response.headers["Set-Cookie"]
@@ -62,14 +62,13 @@ def _redis_reachable() -> bool:
 
 
 @pytest.mark.skipif(not _redis_reachable(), reason="Redis absent sur 127.0.0.1:6379")
-def test_login_limits_are_shared_through_redis(app_config, demo, auth):
+def test_login_limits_are_shared_through_redis(make_app, demo, auth):
     import redis
 
     store = redis.Redis(host="127.0.0.1", port=6379, db=15)
     store.flushdb()
-    settings = {**app_config, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"}
-    first = create_app(config.TestingConfig, **settings)
-    second = create_app(config.TestingConfig, **settings)
+    first = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
+    second = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
     try:
         for _ in range(5):
             submit(
