@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from app.converters import DatabaseIdConverter
 from config import Config, ProductionConfig, config_from_env
 
 
@@ -15,6 +16,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config_class)
     app.config.update(overrides)
+    app.url_map.converters["int"] = DatabaseIdConverter
 
     register_extensions(app)
     register_blueprints(app)
