@@ -73,7 +73,9 @@ class Config:
     TOKEN_MAX_AGE_SECONDS = 60 * 60
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
-    MAX_CONTENT_LENGTH = 60 * 1024 * 1024
+    # Any request body; views marked `accepts_uploads` (documents) may reach the second.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    UPLOAD_MAX_CONTENT_LENGTH = 60 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 100 * 1024
 
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))

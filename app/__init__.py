@@ -27,9 +27,11 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import auth_session
+    from app import auth_session, security
     from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 
+    # Body limits and input hygiene come before CSRFProtect's check, which reads the form.
+    security.register_request_checks(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)

@@ -1,6 +1,8 @@
-"""HTTP headers that every response carries."""
+"""What every request and response goes through: body limits, input hygiene, headers."""
 
-from flask import Flask, Response
+import re
+
+from flask import Flask, Response, abort, current_app, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -26,6 +28,32 @@ def frame_ancestors() -> str:
     return " ".join(["'self'", *insurer_origins()])
 
 
+# C0 control characters other than tab, line feed and carriage return: never typed by a
+# person, and PostgreSQL refuses NUL in text.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def accepts_uploads(view):
+    """Mark a view that receives files: its requests may reach UPLOAD_MAX_CONTENT_LENGTH."""
+    view.accepts_uploads = True
+    return view
+
+
+def limit_body_and_refuse_control_characters() -> None:
+    """Before anything reads the body (CSRF included): size limit, then text hygiene."""
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "accepts_uploads", False):
+        request.max_content_length = current_app.config["UPLOAD_MAX_CONTENT_LENGTH"]
+    if _CONTROL_CHARACTERS.search(request.path):
+        abort(404)
+    if request.method == "POST":
+        values = [*request.args.values(), *request.form.values()]
+    else:
+        values = list(request.args.values())
+    if any(_CONTROL_CHARACTERS.search(value) for value in values):
+        abort(400)
+
+
 def set_security_headers(response: Response) -> Response:
     response.headers.setdefault(
         "Content-Security-Policy",
@@ -36,10 +64,17 @@ def set_security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if response.mimetype == "text/html":
-        # Pages may hold personal data: never keep them in a shared cache.
+    if request.endpoint != "static":
+        # Pages, exports and documents may hold personal data: never kept in any cache.
         response.headers.setdefault("Cache-Control", "no-store")
+    if current_app.config["PUBLIC_URL"].startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
+
+
+def register_request_checks(app: Flask) -> None:
+    """Installed before the CSRF check, which reads the body."""
+    app.before_request(limit_body_and_refuse_control_characters)
 
 
 def register(app: Flask) -> None:

@@ -90,7 +90,11 @@ def test_new_email_replaces_the_old_one_once_confirmed(app, client, auth, mailbo
     response = submit(
         client,
         "/mon-espace/modifier",
-        {"email": "Sophie.Nouvelle@Example.fr", "phone": "06 12 34 56 78"},
+        {
+            "email": "Sophie.Nouvelle@Example.fr",
+            "phone": "06 12 34 56 78",
+            "current_password": DEFAULT_PASSWORD,
+        },
     )
     assert response.status_code == 302
     message = mailbox.last("sophie.nouvelle@example.fr")
@@ -105,6 +109,10 @@ def test_new_email_replaces_the_old_one_once_confirmed(app, client, auth, mailbo
     with app.app_context():
         account = db.session.scalar(sa.select(Account))
         assert account.email == "sophie.nouvelle@example.fr" and account.pending_email is None
+    # The previous address is told, in case the change was not the owner's.
+    notice = mailbox.last("sophie.martin@example.fr")
+    assert notice["Subject"] == "L'adresse e-mail de votre compte a été modifiée"
+    assert "sophie.nouvelle@example.fr" in mailbox.text(notice)
     assert client.get(link).status_code == 400  # single use
     auth.logout()
     assert auth.login("sophie.nouvelle@example.fr").status_code == 302
@@ -116,7 +124,11 @@ def test_email_of_another_account_cannot_be_taken(app, client, other_client, aut
     response = submit(
         client,
         "/mon-espace/modifier",
-        {"email": "karim.dupont@example.fr", "phone": "06 12 34 56 78"},
+        {
+            "email": "karim.dupont@example.fr",
+            "phone": "06 12 34 56 78",
+            "current_password": DEFAULT_PASSWORD,
+        },
     )
     assert EMAIL_TAKEN in text(response)
 
@@ -224,3 +236,91 @@ def test_mon_espace_runs_a_fixed_number_of_queries(client, auth, count_queries):
     with count_queries() as counter:
         client.get("/mon-espace/")
     assert counter.count <= 6, counter.statements
+
+
+@pytest.mark.parametrize("password", ["", "Mauvais2026!"])
+def test_changing_the_email_needs_the_current_password(app, client, auth, mailbox, password):
+    auth.sophie()
+    response = submit(
+        client,
+        "/mon-espace/modifier",
+        {"email": "pirate@example.fr", "phone": "06 12 34 56 78", "current_password": password},
+    )
+    assert response.status_code == 200
+    assert 'id="current_password-erreur"' in text(response)
+    assert mailbox.to("pirate@example.fr") == []
+    with app.app_context():
+        assert db.session.scalar(sa.select(Account.pending_email)) is None
+
+
+def test_confirmed_email_change_logs_out_other_sessions(app, client, other_client, auth, mailbox):
+    auth.sophie()
+    assert type(auth)(app, other_client).login().status_code == 302
+    submit(
+        client,
+        "/mon-espace/modifier",
+        {
+            "email": "sophie.nouvelle@example.fr",
+            "phone": "06 12 34 56 78",
+            "current_password": DEFAULT_PASSWORD,
+        },
+    )
+    link = mailbox.links(mailbox.last("sophie.nouvelle@example.fr"))[0]
+    client.get(link.removeprefix("http://portail.test"))
+    assert client.get("/mon-espace/").status_code == 200
+    assert other_client.get("/mon-espace/").status_code == 302
+
+
+def test_an_unconfirmed_new_email_does_not_block_the_address(app, client, other_client, auth):
+    auth.sophie()
+    submit(
+        client,
+        "/mon-espace/modifier",
+        {
+            "email": "karim.dupont@example.fr",
+            "phone": "06 12 34 56 78",
+            "current_password": DEFAULT_PASSWORD,
+        },
+    )
+    # Karim can still register with his own address.
+    auth.karim(other_client)
+    assert "Karim" in text(other_client.get("/mon-espace/"))
+
+
+def test_session_cookie_copied_before_a_password_change_gives_no_access(app, client, auth):
+    auth.sophie()
+    copied = client.get_cookie("cartable_session").value
+    thief = app.test_client()
+    thief.set_cookie("cartable_session", copied)
+    assert thief.get("/mon-espace/").status_code == 200
+    submit(
+        client,
+        "/mon-espace/mot-de-passe",
+        {
+            "current_password": DEFAULT_PASSWORD,
+            "password": "Nouveau2026x",
+            "password_confirm": "Nouveau2026x",
+        },
+    )
+    # The owner's browser stays logged in; the copy (same token) is refused once the
+    # owner logs out, and any other session is gone at once.
+    auth.logout()
+    assert thief.get("/mon-espace/").status_code == 302
+
+
+def test_password_checks_in_mon_espace_are_rate_limited(client, auth):
+    auth.sophie()
+    wrong = {"current_password": "Mauvais2026!", "password": "Nouveau2026x"}
+    for _ in range(5):
+        submit(client, "/mon-espace/mot-de-passe", {**wrong, "password_confirm": "Nouveau2026x"})
+    response = submit(client, "/mon-espace/supprimer", {"password": "Mauvais2026!"})
+    assert response.status_code == 200
+    response = submit(
+        client, "/mon-espace/mot-de-passe", {**wrong, "password_confirm": "Nouveau2026x"}
+    )
+    assert response.status_code == 429
+
+
+def test_data_export_is_never_cached(client, auth):
+    auth.sophie()
+    assert client.get("/mon-espace/mes-donnees").headers["Cache-Control"] == "no-store"

@@ -598,3 +598,56 @@ def test_unknown_page_is_a_french_404(client, demo):
     response = client.get("/nulle-part")
     assert response.status_code == 404
     assert "Page introuvable" in text(response)
+
+
+def test_reset_link_stops_working_once_the_email_changed(app, client, auth, mailbox):
+    auth.create_account()
+    forgot(client, "sophie.martin@example.fr")
+    link = path_of(mailbox.links(mailbox.last())[0])
+    with app.app_context():
+        account = db.session.scalar(sa.select(Account))
+        account.email = "sophie.nouvelle@example.fr"
+        db.session.commit()
+    assert client.get(link).status_code == 400
+
+
+def test_registration_attempts_are_rate_limited(client, demo):
+    for _ in range(10):
+        register(client, member_number="ZZ000000")
+    response = register(client)
+    assert response.status_code == 429
+    assert "Trop de tentatives" in text(response)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"email": "a\x00@example.fr", "password": "x"},
+        {"email": "sophie@example.fr", "password": "Cartable\x002026"},
+    ],
+)
+def test_control_characters_in_a_form_are_refused_cleanly(client, demo, data):
+    response = submit(client, "/connexion", data)
+    assert response.status_code == 400
+    assert "Requête invalide" in text(response)
+
+
+def test_control_characters_in_a_url_are_not_found(client, demo):
+    assert client.get("/faq/abc%00def").status_code == 404
+    assert client.get("/e/demo%00").status_code == 404
+
+
+def test_oversized_body_outside_uploads_is_refused_in_french(client, demo):
+    response = client.post("/connexion", data={"email": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "Envoi trop volumineux" in text(response)
+
+
+def test_hsts_is_sent_when_the_portal_is_served_over_https(make_app, demo):
+    app = make_app(PUBLIC_URL="https://cartable.example")
+    response = app.test_client().get("/")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_no_hsts_over_plain_http(client, demo):
+    assert "Strict-Transport-Security" not in client.get("/").headers

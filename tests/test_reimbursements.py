@@ -561,7 +561,7 @@ def test_failed_commit_removes_the_files_already_written(app, client, auth, monk
 
 def test_oversized_body_gets_the_french_413_page(app, client, auth):
     auth.sophie()
-    too_big = app.config["MAX_CONTENT_LENGTH"] + 1024
+    too_big = app.config["UPLOAD_MAX_CONTENT_LENGTH"] + 1024
     enormous = upload(b"%PDF" + b"0" * too_big, "enorme.pdf")
     response = post_multipart(client, NEW, {"documents": [enormous]})
     assert response.status_code == 413
@@ -572,7 +572,7 @@ def test_oversized_body_gets_the_french_413_page(app, client, auth):
 def test_five_full_size_documents_fit_in_one_request(app):
     overhead = 1024 * 1024  # the other fields and the multipart boundaries
     assert (
-        app.config["MAX_CONTENT_LENGTH"]
+        app.config["UPLOAD_MAX_CONTENT_LENGTH"]
         >= rules.MAX_DOCUMENTS * rules.MAX_DOCUMENT_BYTES + overhead
     )
 

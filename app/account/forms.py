@@ -22,6 +22,11 @@ class EditAccountForm(FlaskForm):
         filters=[strip],
         validators=[DataRequired(message=REQUIRED), Length(max=30, message=rules.PHONE_MESSAGE)],
     )
+    current_password = PasswordField(
+        "Mot de passe actuel",
+        description="Demandé seulement pour changer d'adresse e-mail.",
+        validators=[Length(max=rules.PASSWORD_MAX_LENGTH, message=rules.PASSWORD_TOO_LONG_MESSAGE)],
+    )
     submit = SubmitField("Enregistrer")
 
     def validate_phone(self, field):

@@ -16,14 +16,22 @@ from app.auth.routes import EMAIL_TAKEN
 from app.auth.tokens import Purpose, TokenError, read_token
 from app.auth_session import end_all_sessions, end_other_sessions, record_event
 from app.clock import today, utcnow
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import AuthEventKind
 
 WRONG_PASSWORD = "Le mot de passe saisi n'est pas le bon."
+PASSWORD_NEEDED_FOR_EMAIL = (
+    "Pour changer d'adresse e-mail, saisissez votre mot de passe actuel (le bon)."
+)
 
 
 def _account():
     return current_user._get_current_object()
+
+
+def account_limit_key() -> str:
+    """Rate-limit key for « Mon Espace » forms that check the password: the account."""
+    return f"account:{current_user.id}"
 
 
 @bp.get("/")
@@ -43,6 +51,7 @@ def index():
 
 @bp.route("/modifier", methods=["GET", "POST"])
 @login_required
+@limiter.limit("10 per 10 minutes", key_func=account_limit_key, methods=["POST"])
 def edit():
     """« Modifier »: e-mail (confirmed again before it replaces the current one) and phone."""
     account = _account()
@@ -50,6 +59,12 @@ def edit():
     if form.validate_on_submit():
         new_email = form.email.data
         email_changes = new_email != account.email
+        if email_changes and not verify_password(
+            account.password_hash, form.current_password.data or ""
+        ):
+            # Whoever holds the mailbox can reset the password: only the owner may move it.
+            form.current_password.errors.append(PASSWORD_NEEDED_FOR_EMAIL)
+            return render_template("account/edit.html", form=form)
         if email_changes and services.email_taken(new_email, except_account=account):
             form.email.errors.append(EMAIL_TAKEN)
             return render_template("account/edit.html", form=form)
@@ -90,15 +105,22 @@ def confirm_email(token: str):
         account.pending_email = None
         db.session.commit()
         return render_template("auth/link_error.html", message=EMAIL_TAKEN), 400
+    old_email = account.email
     account.email, account.pending_email = account.pending_email, None
+    # Every other browser is logged out; this one stays in if it is the account's own.
+    if current_user.is_authenticated and current_user.id == account.id:
+        account.current_session_token = current_user.current_session_token
+    end_other_sessions(account)
     record_event(AuthEventKind.EMAIL_CHANGED, account)
     db.session.commit()
+    services.notify_email_changed(account, old_email)
     flash("Votre nouvelle adresse e-mail est confirmée.", "success")
     return redirect(url_for("account.index"))
 
 
 @bp.route("/mot-de-passe", methods=["GET", "POST"])
 @login_required
+@limiter.limit("5 per 10 minutes", key_func=account_limit_key, methods=["POST"])
 def change_password():
     """« Mot de Passe »: the current one first, then the new one; other sessions end."""
     account = _account()
@@ -138,6 +160,7 @@ def export():
 
 @bp.route("/supprimer", methods=["GET", "POST"])
 @login_required
+@limiter.limit("5 per 10 minutes", key_func=account_limit_key, methods=["POST"])
 def delete():
     """« Supprimer mon compte », after the password is typed again."""
     account = _account()

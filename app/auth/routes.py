@@ -53,6 +53,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/inscription", methods=["GET", "POST"])
+@limiter.limit("10 per 10 minutes", methods=["POST"])
 def register():
     """Create an account from the insurance card, then e-mail the confirmation link."""
     if current_user.is_authenticated:

@@ -61,9 +61,8 @@ def family_of(member: Member) -> list[Member]:
 
 
 def email_taken(email: str, except_account: Account | None = None) -> bool:
-    query = sa.select(Account.id).where(
-        sa.or_(Account.email == email, Account.pending_email == email)
-    )
+    """Whether an account uses this address; an unconfirmed new address blocks nobody."""
+    query = sa.select(Account.id).where(Account.email == email)
     if except_account is not None:
         query = query.where(Account.id != except_account.id)
     return db.session.scalar(query.limit(1)) is not None
@@ -108,6 +107,16 @@ def send_email_change(account: Account) -> None:
         "confirm_email_change",
         account=account,
         link=link,
+    )
+
+
+def notify_email_changed(account: Account, old_email: str) -> None:
+    """Tell the previous address that the account now uses another one."""
+    send_email(
+        old_email,
+        "L'adresse e-mail de votre compte a été modifiée",
+        "email_changed",
+        account=account,
     )
 
 

@@ -45,7 +45,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def _fingerprint(account: Account, purpose: Purpose) -> str:
     if purpose is Purpose.RESET:
-        state = f"{account.password_hash}|{account.reset_nonce}"
+        state = f"{account.password_hash}|{account.email}|{account.reset_nonce}"
     elif purpose is Purpose.CONFIRM:
         state = f"{account.email}|{account.confirmed_at}|{account.confirm_nonce}"
     else:

@@ -11,7 +11,7 @@ from app.clock import PARIS, today
 from app.models import DocumentAction
 from app.reimbursements import bp, rules, services, storage
 from app.reimbursements.forms import CompletionForm, ReimbursementForm
-from app.security import frame_ancestors
+from app.security import accepts_uploads, frame_ancestors
 
 # Only types a browser shows safely are opened in the page; anything else is downloaded.
 INLINE_MEDIA_TYPES = frozenset(rules.ACCEPTED_MEDIA_TYPES)
@@ -53,6 +53,7 @@ def index():
 
 @bp.route("/nouvelle-demande", methods=["GET", "POST"])
 @login_required
+@accepts_uploads
 def new():
     """« Nouvelle demande »: expense, amount, IBAN and documents for one assistance file."""
     account = _account()
@@ -97,6 +98,7 @@ def detail(number: str):
 
 @bp.route("/<number>/completer", methods=["GET", "POST"])
 @login_required
+@accepts_uploads
 def complete(number: str):
     """« Compléter ma demande »: more documents, while the request is Reçue or En cours."""
     account = _account()
