@@ -1,12 +1,14 @@
 """Questions fréquentes and information pages: content, permalinks, search, speed, loading."""
 
 import re
+from datetime import date
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from markupsafe import escape
 
 from app.extensions import db
 from app.faq import content
@@ -214,12 +216,81 @@ def test_the_content_file_has_one_question_per_client_answer_and_the_linked_slug
 def test_faq_page_groups_questions_by_theme_as_disclosures(client, faq):
     html = text_of(client.get("/faq"))
     titles = [theme.title for theme in content.read()]
-    positions = [html.index(f"{title}\n") for title in titles]
+    positions = [html.index(f">{title}</h2>") for title in titles]
     assert positions == sorted(positions), "themes in the file's order"
     assert html.count('<details class="faq-theme"') == len(titles)
     assert html.count('<details class="faq-question"') == len(client_lines())
     assert html.count("<summary>") == len(client_lines()) + len(titles)
     assert 'aria-label="Informations"' in html and 'href="/faq"' in html
+
+
+class _Outline(HTMLParser):
+    """The headings (level, text) of a page, and the headings found inside a <summary>."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.headings: list[tuple[int, str]] = []
+        self.in_summary: list[str] = []
+        self.summary_depth = 0
+        self.heading: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "summary":
+            self.summary_depth += 1
+        elif re.fullmatch(r"h[1-6]", tag):
+            self.heading = []
+            if self.summary_depth:
+                self.in_summary.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag == "summary":
+            self.summary_depth -= 1
+        elif re.fullmatch(r"h[1-6]", tag) and self.heading is not None:
+            self.headings.append((int(tag[1]), " ".join("".join(self.heading).split())))
+            self.heading = None
+
+    def handle_data(self, data):
+        if self.heading is not None:
+            self.heading.append(data)
+
+
+def outline(html: str) -> _Outline:
+    parser = _Outline()
+    parser.feed(html[html.index("<main") : html.index("</main>")])
+    return parser
+
+
+def test_theme_titles_are_headings_outside_the_disclosure_buttons(client, faq):
+    titles = [theme.title for theme in content.read()]
+    page = outline(text_of(client.get("/faq")))
+    assert page.in_summary == [], "no heading inside a <summary>"
+    assert page.headings == [(1, "Questions fréquentes"), *((2, title) for title in titles)]
+    # Each theme: its heading, then the disclosure of its questions, then the questions.
+    html = text_of(client.get("/faq"))
+    for theme in content.read():
+        group = re.search(
+            rf'<div class="faq-theme-group" id="theme-{theme.slug}">(.*?)</ul>', html, re.S
+        )
+        assert group, theme.slug
+        assert re.match(
+            rf'\s*<h2 class="faq-theme-title">{re.escape(theme.title)}</h2>\s*'
+            r'<details class="faq-theme">\s*<summary>Voir (les \d+ questions|la question)<span',
+            group.group(1),
+        ), theme.slug
+        for question in theme.questions:
+            assert f"<summary>{escape(question.question)}</summary>" in group.group(1)
+
+
+def test_theme_titles_come_under_the_no_result_heading(client, faq):
+    titles = [theme.title for theme in content.read()]
+    page = outline(text_of(client.get("/faq", query_string={"q": "parapluie"})))
+    assert page.in_summary == []
+    assert page.headings == [
+        (1, "Questions fréquentes"),
+        (2, "Aucun résultat"),
+        (2, "Toutes les questions, par thème"),
+        *((3, title) for title in titles),
+    ]
 
 
 def test_web_addresses_in_answers_are_links_opening_a_new_tab(client, faq):
@@ -408,6 +479,61 @@ def test_no_result_contact_is_the_members_insurer_or_a_general_advice(client, ap
     assert "Mutuelle Démo" in logged_in and "01 23 45 67 89" in logged_in
 
 
+def no_result_block(html: str) -> str:
+    """The « Aucun résultat » advice only (in a frame, the footer has the contact too)."""
+    block = re.search(r'<div class="faq-no-result">(.*?)</div>', html, re.S)
+    assert block, "no « Aucun résultat » advice on the page"
+    return block.group(1)
+
+
+def test_no_result_contact_is_the_insurer_in_context_for_an_anonymous_visitor(
+    client, app, faq, demo
+):
+    with app.app_context():
+        db.session.add(Insurer(slug="autre", name="Autre Mutuelle", phone="04 00 00 00 00"))
+        db.session.get(Insurer, demo).email = "assistance@mutuelle-demo.example"
+        db.session.commit()
+    outside = no_result_block(text_of(client.get("/faq", query_string={"q": "parapluie"})))
+    assert "documents de votre contrat" in outside and "01 23 45 67 89" not in outside
+
+    # The insurer's iframe link: /e/demo, then its cookie check /e/demo/verification.
+    entry = client.get("/e/demo")
+    assert entry.status_code == 302 and entry.location.endswith("/e/demo/verification")
+    assert client.get(entry.location, follow_redirects=True).status_code == 200
+    html = text_of(client.get("/faq", query_string={"q": "parapluie xylophone"}))
+    advice = no_result_block(html)
+    assert "Aucun résultat" in html
+    assert "l'assistance de Mutuelle Démo" in advice
+    assert '<a href="tel:+33123456789">01 23 45 67 89</a>' in advice
+    assert (
+        '<a href="mailto:assistance@mutuelle-demo.example">assistance@mutuelle-demo.example</a>'
+        in advice
+    )
+    assert "Autre Mutuelle" not in advice and "documents de votre contrat" not in advice
+
+
+def test_no_result_contact_of_a_member_wins_over_the_insurer_in_context(client, app, faq, auth):
+    with app.app_context():
+        db.session.add(Insurer(slug="autre", name="Autre Mutuelle", phone="04 00 00 00 00"))
+        db.session.commit()
+    auth.sophie()
+    with client.session_transaction() as session:
+        session["mutuelle"] = "autre"  # not reachable by links: /e/autre refuses her
+    advice = no_result_block(text_of(client.get("/faq", query_string={"q": "parapluie"})))
+    assert "Mutuelle Démo" in advice and "01 23 45 67 89" in advice
+    assert "Autre Mutuelle" not in advice
+
+
+def test_no_result_contact_without_phone_gives_the_e_mail_only(client, app, faq, demo):
+    with app.app_context():
+        insurer = db.session.get(Insurer, demo)
+        insurer.phone, insurer.email = None, "aide@mutuelle-demo.example"
+        db.session.commit()
+    advice = no_result_block(text_of(client.get("/faq", query_string={"q": "parapluie"})))
+    assert "Contactez l'assistance de Mutuelle Démo par e-mail à" in advice
+    assert 'href="mailto:aide@mutuelle-demo.example"' in advice and "tel:" not in advice
+
+
 @pytest.mark.parametrize("query", ["", "   ", "\t"])
 def test_empty_search_shows_every_question(client, faq, query):
     html = text_of(client.get("/faq", query_string={"q": query}))
@@ -572,3 +698,22 @@ def test_setup_loads_the_faq(app, runner):
 def test_faq_file_errors_are_reported(source, message):
     with pytest.raises(content.ContentError, match=message):
         content.parse(source)
+
+
+# --- Benchmark ----------------------------------------------------------------------------
+
+
+def test_benchmark_data_load_includes_the_faq(tmp_path):
+    """bench/run.py measures /faq and a search: its fresh database must hold the FAQ."""
+    from bench import run
+
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    counts = run.load_volume(url, run.Volume(accounts=1, addresses=2, trips=2), date(2026, 3, 2))
+    assert counts["faq_entries"] == len(client_lines())
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            slugs = set(connection.scalars(sa.select(FaqEntry.slug)))
+    finally:
+        engine.dispose()
+    assert {"mot-de-passe-oublie", "supprimer-une-adresse"} <= slugs

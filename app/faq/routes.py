@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy.orm import contains_eager
 
 from app.email import public_url
+from app.embedding.context import current_insurer
 from app.extensions import db
 from app.faq import bp
 from app.faq.render import render_text
@@ -53,9 +54,13 @@ def group_by_theme(entries: list[FaqEntry]) -> list[ThemeGroup]:
 
 
 def assistance_insurer() -> Insurer | None:
-    """The mutuelle whose assistance to suggest: the member's, or the only one served."""
+    """The mutuelle whose assistance to suggest: the member's, else the one whose context
+    (iframe) the visit is in, else the only one served; None for the general advice."""
     if current_user.is_authenticated:
         return current_user.member.insurer
+    insurer = current_insurer()  # loaded once per request: the CSP header needs it anyway
+    if insurer is not None:
+        return insurer
     insurers = db.session.scalars(sa.select(Insurer).order_by(Insurer.id).limit(2)).all()
     return insurers[0] if len(insurers) == 1 else None
 

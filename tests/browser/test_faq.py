@@ -28,16 +28,24 @@ def test_open_a_theme_then_an_answer_with_the_keyboard(page, live_server, axe, f
     expect(page).to_have_title(re.compile("^Questions fréquentes"))
     axe(page)
 
-    theme = page.locator("details.faq-theme", has_text="Adresses")
+    # Each theme is a real heading, outside the disclosure that lists its questions.
+    group = page.locator("#theme-adresses")
+    expect(group.get_by_role("heading", level=2)).to_have_text("Adresses")
+    expect(page.get_by_role("heading", level=2, name="Adresses")).to_be_visible()
+    expect(
+        page.locator("summary h1, summary h2, summary h3, summary [role=heading]")
+    ).to_have_count(0)
+    theme = group.locator("details.faq-theme")
     answer = theme.get_by_text(DELETE_ADDRESS_ANSWER)
-    expect(answer).to_be_hidden()
-    theme.locator("summary").first.click()
-    expect(theme).to_have_attribute("open", "")
     question = theme.locator("summary", has_text=DELETE_ADDRESS)
-    expect(question).to_be_visible()
+    expect(question).to_be_hidden()
 
-    # From the theme's summary, the keyboard reaches each question and opens it.
+    # The keyboard opens the theme, then reaches each question and opens it.
     theme.locator("summary").first.focus()
+    page.keyboard.press("Enter")
+    expect(theme).to_have_attribute("open", "")
+    expect(question).to_be_visible()
+    expect(answer).to_be_hidden()
     for _ in range(10):
         page.keyboard.press("Tab")
         if question.evaluate("node => node === document.activeElement"):
@@ -54,7 +62,7 @@ def test_open_a_theme_then_an_answer_with_the_keyboard(page, live_server, axe, f
 
 def test_follow_a_permalink_and_open_it_in_a_new_tab(page, live_server, axe, faq):
     page.goto(live_server.url + "/faq")
-    theme = page.locator("details.faq-theme", has_text="Adresses")
+    theme = page.locator("#theme-adresses > details.faq-theme")
     theme.locator("summary").first.click()
     theme.locator("summary", has_text=DELETE_ADDRESS).click()
     theme.get_by_role("link", name=f"Lien vers cette réponse : {DELETE_ADDRESS}").click()
@@ -76,7 +84,8 @@ def test_follow_a_permalink_and_open_it_in_a_new_tab(page, live_server, axe, faq
     other_tab.close()
 
     page.get_by_role("navigation", name="Fil d'Ariane").get_by_role("link", name="Adresses").click()
-    expect(page.locator("#theme-adresses")).to_have_attribute("open", "")
+    expect(page.locator("#theme-adresses > details.faq-theme")).to_have_attribute("open", "")
+    expect(page.get_by_role("heading", level=2, name="Adresses")).to_be_in_viewport()
 
 
 def test_search_ranks_and_highlights_then_says_when_nothing_matches(page, live_server, axe, faq):
@@ -130,7 +139,7 @@ def test_faq_script_opens_the_linked_question_under_the_real_csp(strict_page, li
     strict_page.goto(live_server.url + "/faq#trajet-examen")
     question = strict_page.locator("#trajet-examen")
     expect(question).to_have_attribute("open", "")
-    expect(strict_page.locator("#theme-trajets")).to_have_attribute("open", "")
+    expect(strict_page.locator("#theme-trajets > details.faq-theme")).to_have_attribute("open", "")
     expect(question).to_contain_text("Transport aux examens scolaires")
 
 
@@ -142,4 +151,7 @@ def test_printing_leaves_out_search_and_navigation(page, live_server, faq):
     expect(page.get_by_role("main")).to_contain_text(DELETE_ADDRESS_ANSWER)
     page.goto(live_server.url + "/faq")
     expect(page.get_by_role("searchbox")).to_be_hidden()
+    expect(page.get_by_role("heading", level=2, name="Adresses")).to_be_visible()
+    expect(page.locator("#theme-adresses > details.faq-theme > summary")).to_be_hidden()
+    expect(page.locator("summary", has_text=DELETE_ADDRESS)).to_be_visible()
     expect(page.get_by_text(DELETE_ADDRESS_ANSWER)).to_be_visible()

@@ -10,6 +10,9 @@
     for (var node = target; node; node = node.parentElement) {
       if (node.tagName === "DETAILS") node.open = true;
     }
+    // A theme (#theme-<slug>): its heading, then the disclosure of its questions.
+    var questions = target.querySelector(":scope > details.faq-theme");
+    if (questions) questions.open = true;
     target.scrollIntoView();
   }
 
