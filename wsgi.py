@@ -7,6 +7,11 @@ from app import create_app
 app = create_app()
 
 if __name__ == "__main__":
+    import logging
+
     from waitress import serve
 
-    serve(app, host=os.environ.get("HOST", "127.0.0.1"), port=app.config["PORT"])
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    host, port = os.environ.get("HOST", "127.0.0.1"), app.config["PORT"]
+    print(f"Cartable est servi sur http://{host}:{port} (Ctrl+C pour arrêter).", flush=True)
+    serve(app, host=host, port=port)
