@@ -46,7 +46,21 @@ def morning(time_machine):
 
 @pytest.mark.parametrize(
     "code",
-    ["75011", "01000", "13001", "20000", "20090", "20200", "95000", "97400", "97600", "98800"],
+    [
+        "75011",
+        "01000",
+        "13001",
+        "20000",
+        "20090",
+        "20200",
+        "95000",
+        "97400",
+        "97500",  # Saint-Pierre-et-Miquelon
+        "97600",
+        "98600",  # Wallis-et-Futuna
+        "98714",  # Papeete
+        "98800",  # Nouméa
+    ],
 )
 def test_french_postal_codes_are_accepted(code):
     assert rules.postal_code_problem(code) is None
@@ -70,6 +84,10 @@ def test_postal_code_spaces_are_ignored():
         ("00100", rules.POSTAL_CODE_UNKNOWN_MESSAGE),
         ("96000", rules.POSTAL_CODE_UNKNOWN_MESSAGE),
         ("99000", rules.POSTAL_CODE_UNKNOWN_MESSAGE),
+        ("98000", rules.POSTAL_CODE_UNKNOWN_MESSAGE),  # Monaco
+        ("98100", rules.POSTAL_CODE_UNKNOWN_MESSAGE),
+        ("98500", rules.POSTAL_CODE_UNKNOWN_MESSAGE),
+        ("98900", rules.POSTAL_CODE_UNKNOWN_MESSAGE),
     ],
 )
 def test_postal_codes_outside_france_are_refused(code, message):
@@ -121,11 +139,32 @@ def test_address_without_trips_can_be_deleted():
     assert rules.can_delete([], NOW)
 
 
-def test_edit_keeps_a_version_only_when_past_trips_used_the_address():
+def test_edit_keeps_a_version_when_past_or_locked_trips_use_the_address():
     future = rules.TripUse(date(2026, 4, 2), time(8, 30), cancelled=False)
     past = rules.TripUse(date(2026, 3, 20), time(8, 30), cancelled=False)
+    # Sunday 29 March 10:00 is 48 h ahead of NOW, across the spring DST change: 47 real hours.
+    locked = rules.TripUse(date(2026, 3, 29), time(10, 0), cancelled=False)
+    cancelled_soon = rules.TripUse(date(2026, 3, 28), time(8, 30), cancelled=True)
     assert not rules.edit_needs_new_version([future], NOW)
+    assert not rules.edit_needs_new_version([future, cancelled_soon], NOW)
     assert rules.edit_needs_new_version([future, past], NOW)
+    assert rules.edit_needs_new_version([future, locked], NOW)
+
+
+@pytest.mark.parametrize(
+    ("use", "locked", "changeable"),
+    [
+        (rules.TripUse(date(2026, 3, 27), time(10, 15), cancelled=False), True, False),
+        (rules.TripUse(date(2026, 3, 29), time(10, 0), cancelled=False), True, False),
+        (rules.TripUse(date(2026, 3, 29), time(11, 0), cancelled=False), False, True),
+        (rules.TripUse(date(2026, 3, 29), time(11, 0), cancelled=True), False, False),
+        (rules.TripUse(date(2026, 3, 28), time(8, 0), cancelled=True), False, False),
+        (rules.TripUse(date(2026, 3, 27), time(9, 45), cancelled=False), False, False),
+    ],
+)
+def test_locked_and_changeable_trips(use, locked, changeable):
+    assert rules.is_locked(use, NOW) is locked
+    assert rules.is_changeable(use, NOW) is changeable
 
 
 # --- Helpers ------------------------------------------------------------------------------
@@ -482,6 +521,68 @@ def test_edit_of_an_address_used_by_past_trips_keeps_their_history(
     assert client.get(f"/adresses/{new_id}/modifier").status_code == 200
 
 
+def test_edit_leaves_locked_trips_on_the_address_sent_to_the_transporter(
+    app, client, sophie, home, school, morning
+):
+    # No past trip: only a trip 24 h ahead, already sent to the transporter, and one in 5 days.
+    locked = add_trip(app, sophie, home, school, morning + timedelta(days=1))
+    changeable = add_trip(app, sophie, home, school, morning + timedelta(days=5))
+    data = {**MAISON, "street": "20 rue Neuve"}
+    assert submit(client, f"/adresses/{home}/modifier", data).status_code == 302
+    with app.app_context():
+        locked_trip = db.session.get(Trip, locked)
+        changeable_trip = db.session.get(Trip, changeable)
+        assert locked_trip.from_address_id == home
+        assert locked_trip.from_address.street == "1 rue de la Paix"
+        assert changeable_trip.from_address.street == "20 rue Neuve"
+        assert changeable_trip.from_address_id != home
+        assert changeable_trip.from_address.archived_at is None
+    [old, new] = stored(app, label="Maison")
+    assert (old.id, old.street, old.archived_at is not None) == (home, "1 rue de la Paix", True)
+    assert (new.street, new.archived_at) == ("20 rue Neuve", None)
+    page = client.get("/adresses/").get_data(as_text=True)
+    assert "L&#39;adresse « Maison » est modifiée." in page
+    assert (
+        "1 trajet déjà transmis au transporteur garde l&#39;ancienne adresse : pour le "
+        "modifier, contactez l&#39;assistance au 01 23 45 67 89."
+    ) in page
+
+
+def test_edit_tells_how_many_locked_trips_keep_the_old_address(
+    app, client, sophie, home, school, morning
+):
+    add_trip(app, sophie, home, school, morning + timedelta(hours=2))
+    add_trip(app, sophie, school, home, morning + timedelta(hours=30))
+    add_trip(app, sophie, school, home, morning + timedelta(hours=31), cancelled=True)
+    data = {**MAISON, "street": "20 rue Neuve"}
+    response = submit(client, f"/adresses/{home}/modifier", data)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert (
+        "2 trajets déjà transmis au transporteur gardent l&#39;ancienne adresse : pour les "
+        "modifier, contactez l&#39;assistance au 01 23 45 67 89."
+    ) in page
+
+
+def test_edit_without_locked_trips_says_nothing_about_them(
+    app, client, sophie, home, school, morning
+):
+    add_trip(app, sophie, home, school, morning - timedelta(days=3))
+    add_trip(app, sophie, home, school, morning + timedelta(days=5))
+    response = submit(client, f"/adresses/{home}/modifier", {**MAISON, "street": "20 rue Neuve"})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "est modifiée" in page
+    assert "déjà transmis au transporteur" not in page
+
+
+def test_edit_form_explains_which_trips_follow_the_change(client, sophie, home):
+    page = client.get(f"/adresses/{home}/modifier").get_data(as_text=True)
+    assert "Les trajets à venir utiliseront l'adresse modifiée" not in page
+    assert "Les trajets prévus dans plus de 48 heures utiliseront l'adresse modifiée" in page
+    assert "ont déjà été transmis au transporteur : ils gardent l'ancienne adresse" in page
+    assert 'href="tel:0123456789">01 23 45 67 89</a>' in page
+    assert "transmis au transporteur" not in client.get("/adresses/ajouter").get_data(as_text=True)
+
+
 # --- « Supprimer » ------------------------------------------------------------------------
 
 
@@ -535,6 +636,35 @@ def test_trip_later_today_still_blocks_deletion(app, client, sophie, home, schoo
     assert stored(app, id=home)[0].archived_at is None
 
 
+LOCKED_HELP = (
+    "Ce trajet a déjà été transmis au transporteur : attendez qu'il soit passé ou "
+    'contactez l\'assistance au <a href="tel:0123456789">01 23 45 67 89</a>.'
+)
+
+
+def test_deletion_blocked_by_a_locked_trip_says_how_to_get_out(
+    app, client, sophie, home, school, morning
+):
+    add_trip(app, sophie, home, school, morning + timedelta(days=1))
+    page = client.get(f"/adresses/{home}/supprimer").get_data(as_text=True)
+    assert (
+        "Vous devez supprimer le trajet vers cette destination avant de pouvoir supprimer "
+        "l&#39;adresse."
+    ) in page
+    assert LOCKED_HELP in page
+    assert submit(client, f"/adresses/{home}/supprimer").status_code == 200
+    assert stored(app, id=home)[0].archived_at is None
+
+
+def test_deletion_blocked_by_a_changeable_trip_does_not_mention_the_transporter(
+    app, client, sophie, home, school, morning
+):
+    add_trip(app, sophie, home, school, morning + timedelta(days=5))
+    page = client.get(f"/adresses/{home}/supprimer").get_data(as_text=True)
+    assert "Vous devez supprimer le trajet vers cette destination" in page
+    assert "transmis au transporteur" not in page
+
+
 def test_address_can_be_deleted_once_its_trip_is_cancelled(
     app, client, sophie, home, school, morning
 ):
@@ -585,8 +715,52 @@ def test_address_page_shows_its_upcoming_trips(app, client, sophie, home, school
     add_trip(app, sophie, school, home, morning - timedelta(days=5))
     page = client.get(f"/adresses/{home}").get_data(as_text=True)
     shown = (morning + timedelta(days=5)).strftime("%d/%m/%Y")
-    assert f"Maxime, le {shown} à 10:00" in page
+    # Hours are written as on the trip pages.
+    assert f"Maxime, le {shown} à 10h00" in page
+    assert "10:00" not in page
     assert (morning - timedelta(days=5)).strftime("%d/%m/%Y") not in page
+    assert "1 trajet passé l'a utilisée" in page
+
+
+def test_address_page_counts_past_trips_without_loading_them(
+    app, client, sophie, home, school, morning, count_queries
+):
+    add_trip(app, sophie, home, school, morning + timedelta(days=5))
+    add_trip(app, sophie, home, school, morning - timedelta(days=1))
+    client.get(f"/adresses/{home}")  # warm-up
+    with count_queries() as few:
+        page = client.get(f"/adresses/{home}").get_data(as_text=True)
+    assert "1 trajet passé l'a utilisée" in page
+    with app.app_context():
+        maxime = db.session.scalar(sa.select(Member.id).where(Member.first_name == "Maxime"))
+        db.session.execute(
+            sa.insert(Trip),
+            [
+                {
+                    "account_id": sophie,
+                    "child_id": maxime,
+                    "trip_date": (morning - timedelta(days=2 + n)).date(),
+                    "trip_time": time(8, 0),
+                    "purpose": TripPurpose.SCHOOL,
+                    "from_address_id": home,
+                    "to_address_id": school,
+                    "created_at": datetime(2026, 1, 1),
+                    "updated_at": datetime(2026, 1, 1),
+                }
+                for n in range(300)
+            ],
+        )
+        db.session.commit()
+    with count_queries() as many:
+        page = client.get(f"/adresses/{home}").get_data(as_text=True)
+    assert "301 trajets passés l'ont utilisée" in page
+    assert many.count == few.count, many.statements
+    with app.app_context():
+        from app.addresses import services
+
+        address = db.session.get(Address, home)
+        ahead = services.trips_ahead(address, morning)
+        assert [trip.trip_date for trip in ahead] == [(morning + timedelta(days=5)).date()]
 
 
 def test_data_export_lists_addresses_deleted_ones_included(app, client, sophie, home):

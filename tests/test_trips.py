@@ -142,22 +142,37 @@ def test_calendar_links_selectable_days_and_explains_the_others(client, sophie):
     # Wednesday 20 May is 58 h ahead at the latest hour: selectable.
     assert 'href="/trajets/2026-05-20"' in page
     # Tuesday 19 May: too soon; Sunday 24 May; Whit Monday 25 May: disabled, no link.
-    for day, reason in [
-        ("2026-05-19", "Délai de 48 h"),
-        ("2026-05-24", "Dimanche"),
-        ("2026-05-25", "Férié : Lundi de Pentecôte"),
-        ("2026-05-15", "Passé"),
+    for day, reason, full in [
+        ("2026-05-19", "Délai de 48 h", rules.DELAY_MESSAGE),
+        ("2026-05-24", "Dimanche", rules.SUNDAY_MESSAGE),
+        (
+            "2026-05-25",
+            "Férié : Lundi de Pentecôte",
+            rules.HOLIDAY_MESSAGE.format(name="Lundi de Pentecôte"),
+        ),
+        ("2026-05-15", "Passé", rules.PAST_MESSAGE),
     ]:
         assert f'href="/trajets/{day}"' not in page
-        # The day is a disabled link described by its reason, which is written in the cell.
+        full = full.replace("'", "&#39;")
+        cells = {
+            re.search(r'aria-describedby="raison-([\d-]+)"', body).group(1): (title, body)
+            for title, body in re.findall(
+                r'<td class="day day-disabled[^"]*" title="([^"]+)">(.*?)</td>', page, re.S
+            )
+        }
+        assert day in cells, day
+        title, body = cells[day]
+        # The cell's title gives the full reason on hover.
+        assert title == full
+        # The day is a disabled link described by the full reason (read by screen readers),
+        # and the short reason is written in the cell.
         assert re.search(
             rf'<a class="day-link" role="link" aria-disabled="true" '
             rf'aria-describedby="raison-{day}"',
-            page,
+            body,
         ), day
-        assert re.search(
-            rf'<span class="day-reason" id="raison-{day}" title="[^"]+">{reason}</span>', page
-        )
+        assert f'<span class="day-reason" aria-hidden="true">{reason}</span>' in body
+        assert f'<span class="visually-hidden" id="raison-{day}">{full}</span>' in body
     # Today is marked for everyone.
     assert re.search(r'aria-current="date"><span class="day-number">18</span>', page)
     assert '<span class="day-mark">Aujourd\'hui</span>' in page
@@ -175,7 +190,20 @@ def test_month_name_opens_the_list_of_months(client, sophie):
     # The guarantees end on Monday 15 June.
     assert 'href="/trajets/2026-06-15"' in june
     assert 'href="/trajets/2026-06-16"' not in june
-    assert re.search(r'id="raison-2026-06-16" title="[^"]+">Hors garantie<', june)
+    assert '<span class="day-reason" aria-hidden="true">Hors garantie</span><span ' in june
+    assert 'id="raison-2026-06-16">Ce jour est en dehors de la période de vos garanties' in june
+
+
+def test_calendar_legend_links_to_the_faq_answer(app, client, sophie):
+    page = text(client.get("/trajets"))
+    legend = re.search(r'<section class="legend".*?</section>', page, re.S).group(0)
+    assert "Pourquoi un jour n'est-il pas sélectionnable ?" in legend
+    with app.test_request_context():
+        from flask import url_for
+
+        link = url_for("faq.answer", slug="jours-non-selectionnables")
+    assert link == "/faq/jours-non-selectionnables"
+    assert f'href="{link}"' in legend
 
 
 def test_month_outside_every_guarantee_gives_the_two_possibilities(client, sophie):
@@ -187,6 +215,64 @@ def test_month_outside_every_guarantee_gives_the_two_possibilities(client, sophi
     assert 'href="/trajets/2026-07-' not in page
     # A month with bookable days does not show them.
     assert "Deux possibilités" not in text(client.get("/trajets"))
+
+
+def test_month_without_a_selectable_day_gives_the_two_possibilities(
+    client, auth, sophie, frozen_clock
+):
+    # Friday 29 May 2026, guarantees until 15 June: the 29th and 30th are less than 48 h
+    # ahead and the 31st is a Sunday; no day of May is outside the guarantee, none selectable.
+    frozen_clock.move_to(datetime(2026, 5, 29, 10, 0, tzinfo=PARIS), tick=False)
+    auth.login()
+    page = text(client.get("/trajets"))
+    assert "<caption>Calendrier des trajets, mai 2026</caption>" in page
+    assert 'href="/trajets/2026-05-' not in page
+    assert "Deux possibilités" in page
+    assert 'href="tel:0123456789">01 23 45 67 89</a>' in page
+    help_box = re.search(r'<div class="notice".*?</div>', page, re.S).group(0)
+    assert '<a href="/trajets?mois=2026-06">voir juin 2026</a>' in help_box
+    # June has days to choose: no help there; a past month gives no help either.
+    assert "Deux possibilités" not in text(client.get("/trajets?mois=2026-06"))
+    assert "Deux possibilités" not in text(client.get("/trajets?mois=2026-04"))
+
+
+def test_next_month_link_skips_months_without_a_selectable_day(
+    app, client, auth, sophie, frozen_clock
+):
+    # A second file with « Conduite à l'école » in September: July's help points to it.
+    from app.models import AssistanceFile, Guarantee, GuaranteeKind
+
+    with app.app_context():
+        first = db.session.scalar(
+            sa.select(AssistanceFile).where(AssistanceFile.member_number == "AB123456")
+        )
+        september = AssistanceFile(
+            insurer_id=first.insurer_id, member_number="AB123456", number="SEPT-2026"
+        )
+        september.guarantees.append(
+            Guarantee(
+                kind=GuaranteeKind.SCHOOL, starts_on=date(2026, 9, 1), ends_on=date(2026, 9, 30)
+            )
+        )
+        db.session.add(september)
+        db.session.commit()
+    page = text(client.get("/trajets?mois=2026-07"))
+    assert '<a href="/trajets?mois=2026-09">voir septembre 2026</a>' in page
+
+
+def test_account_without_any_guarantee_is_told_to_call_the_assistance(app, client, sophie):
+    from app.models import Guarantee
+
+    with app.app_context():
+        db.session.execute(sa.delete(Guarantee))
+        db.session.commit()
+    for url in ("/trajets", "/trajets?mois=2026-07", DAY_URL):
+        page = text(client.get(url))
+        assert "aucune garantie de transport n'est ouverte sur votre dossier" in page, url
+        assert "contacter l'assistance" in page, url
+        assert 'href="tel:0123456789">01 23 45 67 89</a>' in page, url
+        assert "votre période de garantie est dépassée" not in page, url
+        assert "Deux possibilités" not in page, url
 
 
 @pytest.mark.parametrize(
@@ -670,6 +756,34 @@ def _add_many_trips(app, addresses, count):
             day += timedelta(days=1)
         db.session.execute(sa.insert(Trip), rows)
         db.session.commit()
+
+
+def test_my_trips_lists_the_50_most_recent_past_trips_with_a_note(app, client, sophie):
+    _add_many_trips(app, sophie, 60)  # 50 on Saturday 2 May, 10 on Sunday 3 May
+    maxime = child_id(app, "Maxime")
+    home, college = sophie["Maison"], sophie["Collège Victor Hugo"]
+    add_trip(app, SOPHIE, maxime, date(2026, 5, 18), time(8, 0), home, college)  # 2 h ago
+    add_trip(app, SOPHIE, maxime, DAY, time(8, 0), home, college)  # to come
+    listing = text(client.get("/trajets/mes-trajets"))
+    upcoming = listing[listing.index("<h2>À venir</h2>") : listing.index("<h2>Passés</h2>")]
+    past = listing[listing.index("<h2>Passés</h2>") :]
+    assert upcoming.count('<tr id="trajet-') == 1
+    assert past.count('<tr id="trajet-') == 50
+    note = re.sub(r"\s+", " ", past)
+    assert "Les 50 trajets passés les plus récents sont affichés, sur 61 au total." in note
+    assert 'href="/mon-espace/mes-donnees"' in past
+    assert past.index("lundi 18 mai 2026") < past.index("dimanche 3 mai 2026")
+    assert past.index("dimanche 3 mai 2026") < past.index("samedi 2 mai 2026")
+    assert past.count(">dimanche 3 mai 2026<") == 10
+    assert past.count(">samedi 2 mai 2026<") == 39
+
+
+def test_my_trips_shows_every_past_trip_under_the_limit_without_a_note(app, client, sophie):
+    _add_many_trips(app, sophie, 3)
+    listing = text(client.get("/trajets/mes-trajets"))
+    past = listing[listing.index("<h2>Passés</h2>") :]
+    assert past.count('<tr id="trajet-') == 3
+    assert "les plus récents sont affichés" not in past
 
 
 @pytest.mark.parametrize(

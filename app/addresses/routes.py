@@ -8,8 +8,35 @@ from app.addresses import bp, rules, services
 from app.addresses.forms import AddressForm, ConfirmDeleteForm
 from app.clock import now
 from app.extensions import db
+from app.trips.french import format_hour, short_day
+from app.trips.services import assistance_phone
 
 FAQ_DELETE_SLUG = "supprimer-une-adresse"
+
+
+@bp.context_processor
+def french_dates():
+    """Trips are written as on the trip pages: « 21/05/2026 à 8h30 »."""
+    return {"format_hour": format_hour, "short_day": short_day}
+
+
+def _phone() -> str | None:
+    return assistance_phone(current_user.member)
+
+
+def kept_message(count: int, phone: str | None) -> str:
+    """What the parent must know when locked trips keep the previous address."""
+    if count == 1:
+        text = (
+            "1 trajet déjà transmis au transporteur garde l'ancienne adresse : "
+            "pour le modifier, contactez l'assistance"
+        )
+    else:
+        text = (
+            f"{count} trajets déjà transmis au transporteur gardent l'ancienne adresse : "
+            "pour les modifier, contactez l'assistance"
+        )
+    return f"{text} au {phone}." if phone else f"{text}."
 
 
 def _faq_link() -> str | None:
@@ -56,28 +83,36 @@ def create():
 @bp.get("/<int:address_id>")
 @login_required
 def show(address_id: int):
-    """One address, with the trips still to come that use it."""
+    """One address, with the trips still to come that use it and how many past ones did."""
     address = services.address_or_404(current_user.id, address_id)
-    upcoming = services.upcoming_trips(services.trips_using(address), now())
-    return render_template("addresses/show.html", address=address, upcoming=upcoming)
+    moment = now()
+    upcoming = services.upcoming_trips(services.trips_ahead(address, moment), moment)
+    return render_template(
+        "addresses/show.html",
+        address=address,
+        upcoming=upcoming,
+        past_count=services.past_trip_count(address, moment),
+    )
 
 
 @bp.route("/<int:address_id>/modifier", methods=["GET", "POST"])
 @login_required
 def edit(address_id: int):
-    """« Modifier »: trips still to come follow the change, past trips keep the old address."""
+    """« Modifier »: changeable trips follow the change; past and locked ones keep the old one."""
     address = services.address_or_404(current_user.id, address_id)
     form = AddressForm(obj=address, account_id=current_user.id, address_id=address.id)
     if not form.is_submitted():
         form.kind.data = address.kind.value
     if form.validate_on_submit():
-        saved = services.update(address, form, now())
-        error_page = _save(form, "addresses/form.html", address=address)
+        edited = services.update(address, form, now())
+        error_page = _save(form, "addresses/form.html", address=address, phone=_phone())
         if error_page:
             return error_page
-        flash(f"L'adresse « {saved.label} » est modifiée.", "success")
+        flash(f"L'adresse « {edited.address.label} » est modifiée.", "success")
+        if edited.kept_by_locked_trips:
+            flash(kept_message(edited.kept_by_locked_trips, _phone()), "info")
         return redirect(url_for("addresses.index"))
-    return render_template("addresses/form.html", form=form, address=address)
+    return render_template("addresses/form.html", form=form, address=address, phone=_phone())
 
 
 @bp.route("/<int:address_id>/supprimer", methods=["GET", "POST"])
@@ -85,7 +120,8 @@ def edit(address_id: int):
 def delete(address_id: int):
     """« Supprimer », after confirmation; refused while a trip still to come uses it."""
     address = services.address_or_404(current_user.id, address_id)
-    blocking = services.upcoming_trips(services.trips_using(address), now())
+    moment = now()
+    blocking = services.upcoming_trips(services.trips_ahead(address, moment), moment)
     form = ConfirmDeleteForm()
     if not blocking and form.validate_on_submit():
         services.archive(address)
@@ -98,5 +134,7 @@ def delete(address_id: int):
         form=form,
         blocking=blocking,
         blocked_message=rules.DELETE_BLOCKED_MESSAGE,
+        locked_ids={trip.id for trip in services.locked_trips(blocking, moment)},
+        phone=_phone() if blocking else None,
         faq_link=_faq_link(),
     )

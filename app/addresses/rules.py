@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from app.auth.rules import fold_name
+from app.trips.rules import far_enough
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -25,6 +26,9 @@ POSTAL_CODE_UNKNOWN_MESSAGE = "Ce code postal ne correspond à aucun départemen
 DELETE_BLOCKED_MESSAGE = (
     "Vous devez supprimer le trajet vers cette destination avant de pouvoir supprimer l'adresse."
 )
+
+# The only 98xxx codes of France: Wallis-et-Futuna, Polynésie française, Nouvelle-Calédonie.
+PACIFIC_PREFIXES = frozenset({"986", "987", "988"})
 
 _SPACES = re.compile(r"\s+")
 _FIVE_DIGITS = re.compile(r"[0-9]{5}")
@@ -54,13 +58,15 @@ def normalize_postal_code(value: str | None) -> str | None:
 def postal_code_problem(value: str | None) -> str | None:
     """The French message when a postal code is not one of France's, else None.
 
-    Metropolitan départements 01 to 95 (Corsica keeps 20xxx), overseas 97xxx and 98xxx.
+    Metropolitan départements 01 to 95 (Corsica keeps 20xxx), overseas 97xxx (975xx
+    Saint-Pierre-et-Miquelon included), and the Pacific collectivities 986xx (Wallis-et-Futuna),
+    987xx (Polynésie française) and 988xx (Nouvelle-Calédonie). 980xx is Monaco: refused.
     """
     code = normalize_postal_code(value)
     if code is None:
         return POSTAL_CODE_FORMAT_MESSAGE
     department = int(code[:2])
-    if 1 <= department <= 95 or department in (97, 98):
+    if 1 <= department <= 95 or department == 97 or code[:3] in PACIFIC_PREFIXES:
         return None
     return POSTAL_CODE_UNKNOWN_MESSAGE
 
@@ -89,14 +95,26 @@ def is_past(use: TripUse, now: datetime) -> bool:
     return trip_start(use.trip_date, use.trip_time) <= now
 
 
+def is_locked(use: TripUse, now: datetime) -> bool:
+    """A trip still to come but less than 48 h ahead: already sent to the transporter."""
+    return is_upcoming(use, now) and not far_enough(now, use.trip_date, use.trip_time)
+
+
+def is_changeable(use: TripUse, now: datetime) -> bool:
+    """A trip 48 h or more ahead, not cancelled: the parent may still change it."""
+    return not use.cancelled and far_enough(now, use.trip_date, use.trip_time)
+
+
 def can_delete(uses: Iterable[TripUse], now: datetime) -> bool:
     """An address may be deleted when no trip still to come uses it."""
     return not any(is_upcoming(use, now) for use in uses)
 
 
 def edit_needs_new_version(uses: Iterable[TripUse], now: datetime) -> bool:
-    """Editing an address that past trips used keeps the old version for their history.
+    """Editing an address that past or locked trips use keeps the old version for them.
 
-    Trips still to come follow the corrected address: it is the one the transporter needs.
+    Past trips keep it as history; locked trips (less than 48 h ahead) were sent to the
+    transporter with it, so they must not change behind its back. Only the trips still
+    changeable follow the corrected address.
     """
-    return any(is_past(use, now) for use in uses)
+    return any(is_past(use, now) or is_locked(use, now) for use in uses)

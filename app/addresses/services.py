@@ -1,6 +1,7 @@
 """Reading and changing the account's addresses; the rules themselves live in `rules`."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -48,11 +49,24 @@ def label_taken(account_id: int, label: str, except_id: int | None = None) -> bo
     return db.session.scalar(query.limit(1)) is not None
 
 
-def trips_using(address: Address) -> Sequence[Trip]:
-    """Every trip from or to the address, oldest first, with what a listing shows."""
+def _uses(address: Address):
+    return sa.or_(Trip.from_address_id == address.id, Trip.to_address_id == address.id)
+
+
+def _started(now: datetime):
+    """Trips whose Paris date and hour are over (`rules.is_past`, in SQL)."""
+    today, hour = now.date(), now.time().replace(tzinfo=None)
+    return sa.or_(Trip.trip_date < today, sa.and_(Trip.trip_date == today, Trip.trip_time <= hour))
+
+
+def trips_ahead(address: Address, now: datetime) -> Sequence[Trip]:
+    """The live trips from or to the address dated today or later, oldest first.
+
+    Only these matter for deleting or editing an address; past trips are never loaded.
+    """
     return db.session.scalars(
         sa.select(Trip)
-        .where(sa.or_(Trip.from_address_id == address.id, Trip.to_address_id == address.id))
+        .where(_uses(address), Trip.cancelled_at.is_(None), Trip.trip_date >= now.date())
         .options(
             selectinload(Trip.child),
             selectinload(Trip.from_address),
@@ -62,12 +76,31 @@ def trips_using(address: Address) -> Sequence[Trip]:
     ).all()
 
 
+def past_trip_count(address: Address, now: datetime) -> int:
+    """How many trips that took place (not cancelled) used the address."""
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Trip)
+        .where(_uses(address), Trip.cancelled_at.is_(None), _started(now))
+    )
+
+
+def used_in_the_past(address: Address, now: datetime) -> bool:
+    """Whether a past trip, cancelled or not, shows this address in the history."""
+    query = sa.select(Trip.id).where(_uses(address), _started(now)).limit(1)
+    return db.session.scalar(query) is not None
+
+
 def use_of(trip: Trip) -> rules.TripUse:
     return rules.TripUse(trip.trip_date, trip.trip_time, trip.cancelled_at is not None)
 
 
 def upcoming_trips(trips: Sequence[Trip], now: datetime) -> list[Trip]:
     return [trip for trip in trips if rules.is_upcoming(use_of(trip), now)]
+
+
+def locked_trips(trips: Sequence[Trip], now: datetime) -> list[Trip]:
+    return [trip for trip in trips if rules.is_locked(use_of(trip), now)]
 
 
 def values_of(form) -> dict:
@@ -96,19 +129,30 @@ def create(account_id: int, form) -> Address:
     return address
 
 
-def update(address: Address, form, now: datetime) -> Address:
-    """Change an address; when past trips used it, they keep the old one as history.
+@dataclass(frozen=True)
+class Edited:
+    """An edited address, and how many locked trips kept its previous version."""
 
-    In that case the old row is archived and a new one takes its place for the trips still
-    to come, so the transporter gets the corrected address and history stays true.
+    address: Address
+    kept_by_locked_trips: int = 0
+
+
+def update(address: Address, form, now: datetime) -> Edited:
+    """Change an address; past and locked trips keep the old one.
+
+    When a past trip (history) or a locked trip (less than 48 h ahead, already sent to the
+    transporter) uses the address, the old row is archived and a new one takes its place;
+    only the trips still changeable (48 h or more ahead, not cancelled) move to it.
+    Otherwise the address is changed in place.
     """
     values = values_of(form)
     if all(getattr(address, name) == value for name, value in values.items()):
-        return address
-    trips = trips_using(address)
-    if not rules.edit_needs_new_version([use_of(t) for t in trips], now):
+        return Edited(address)
+    ahead = trips_ahead(address, now)
+    uses = [use_of(trip) for trip in ahead]
+    if not rules.edit_needs_new_version(uses, now) and not used_in_the_past(address, now):
         fill(address, form)
-        return address
+        return Edited(address)
     address.archived_at = utcnow()
     # The label must be free before the new version takes it (partial unique index).
     db.session.flush()
@@ -116,14 +160,14 @@ def update(address: Address, form, now: datetime) -> Address:
     fill(replacement, form)
     db.session.add(replacement)
     db.session.flush()
-    for trip in trips:
-        if rules.is_past(use_of(trip), now) or trip.cancelled_at is not None:
+    for trip, use in zip(ahead, uses, strict=True):
+        if not rules.is_changeable(use, now):
             continue
         if trip.from_address_id == address.id:
             trip.from_address_id = replacement.id
         if trip.to_address_id == address.id:
             trip.to_address_id = replacement.id
-    return replacement
+    return Edited(replacement, sum(rules.is_locked(use, now) for use in uses))
 
 
 def archive(address: Address) -> None:

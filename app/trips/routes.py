@@ -51,21 +51,25 @@ def _month_url(year: int, month: int, base: str | None = None) -> str | None:
     return f"{base or url_for('trips.calendar')}?mois={year:04d}-{month:02d}"
 
 
-def _next_open_month(year, month, now, covers) -> tuple[int, int]:
-    """The first month after this one with a day to choose, else simply the next month."""
+def _next_open_month(year, month, now, covers) -> tuple[int, int] | None:
+    """The first month after this one with a day to choose, if any in the next months."""
     for delta in range(1, MONTH_LIST_LENGTH + 1):
         candidate = rules.add_months(year, month, delta)
         if rules.month_has_selectable_day(*candidate, now, covers):
             return candidate
-    return rules.add_months(year, month, 1)
+    return None
 
 
 def _outside_help(member, year, month, now, covers) -> dict:
-    """The FAQ's two possibilities when no guarantee period covers what the parent looks at."""
-    next_month = _next_open_month(year, month, now, covers)
+    """The FAQ's two possibilities when the day or month shown has nothing to choose.
+
+    With no guarantee at all on the file, only the assistance can help.
+    """
+    next_month = _next_open_month(year, month, now, covers) or rules.add_months(year, month, 1)
     return {
         "phone": services.assistance_phone(member),
-        "guarantees_over": all(cover.ends_on < now.date() for cover in covers),
+        "no_guarantee": not covers,
+        "guarantees_over": bool(covers) and all(cover.ends_on < now.date() for cover in covers),
         "next_month_url": _month_url(*next_month),
         "next_month_name": month_name(*next_month),
         "faq_link": _faq_link(),
@@ -102,7 +106,8 @@ def calendar():
             }
         )
     open_days = any(day.selectable for day in days)
-    outside = not open_days and any(day.state is rules.DayState.OUTSIDE_GUARANTEE for day in days)
+    # Nothing to choose in a month that is not over yet: say what the parent can do.
+    stuck = not open_days and (year, month) >= (now.year, now.month)
     return render_template(
         "trips/calendar.html",
         calendar_url=base,
@@ -117,7 +122,8 @@ def calendar():
         next_url=_month_url(*rules.add_months(year, month, 1), base),
         next_name=month_name(*rules.add_months(year, month, 1)),
         open_days=open_days,
-        help=_outside_help(account.member, year, month, now, covers) if outside else None,
+        help=_outside_help(account.member, year, month, now, covers) if stuck else None,
+        faq_link=_faq_link(),
     )
 
 
@@ -231,23 +237,15 @@ def day(day_text: str):
 @bp.get("/mes-trajets")
 @login_required
 def trip_list():
-    """« Mes trajets »: upcoming trips, past ones, cancelled ones."""
-    account = _account()
+    """« Mes trajets »: upcoming trips, the most recent past ones, cancelled ones."""
     now = clock.now()
-    upcoming, past, cancelled = [], [], []
-    for trip in services.all_trips(account):
-        if trip.cancelled_at is not None:
-            cancelled.append(trip)
-        elif rules.hours_between(now, trip.trip_date, trip.trip_time).total_seconds() > 0:
-            upcoming.append(trip)
-        else:
-            past.append(trip)
-    past.reverse()  # the most recent first
+    listing = services.trip_list(_account(), now)
     return render_template(
         "trips/list.html",
-        upcoming=upcoming,
-        past=past,
-        cancelled=cancelled,
+        upcoming=listing.upcoming,
+        past=listing.past,
+        past_total=listing.past_total,
+        cancelled=listing.cancelled,
         locked=lambda trip: rules.is_locked(now, trip.trip_date, trip.trip_time),
     )
 

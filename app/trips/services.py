@@ -1,7 +1,7 @@
 """What the trip pages read and write, each in one query whatever the number of trips."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import abort
@@ -108,6 +108,48 @@ def trips_of_day(account: Account, day: date) -> list[Trip]:
 def all_trips(account: Account) -> list[Trip]:
     """Every trip of the account, cancelled ones included, oldest first."""
     return list(db.session.scalars(_trips_query(account)))
+
+
+# « Mes trajets » shows this many past trips, the most recent; the export holds them all.
+PAST_LIMIT = 50
+
+
+@dataclass
+class TripList:
+    upcoming: list[Trip]  # live trips not started yet, soonest first
+    past: list[Trip]  # live trips over, most recent first, at most PAST_LIMIT
+    past_total: int  # how many past trips there are in all
+    cancelled: list[Trip]
+
+
+def trip_list(account: Account, now: datetime) -> TripList:
+    """« Mes trajets » in two queries whatever the history: past trips are not all loaded."""
+    today = now.date()
+    # Live trips from today on, and the cancelled ones.
+    recent = db.session.scalars(
+        _trips_query(account).where(sa.or_(Trip.trip_date >= today, Trip.cancelled_at.is_not(None)))
+    )
+    upcoming, started_today, cancelled = [], [], []
+    for trip in recent:
+        if trip.cancelled_at is not None:
+            cancelled.append(trip)
+        elif rules.hours_between(now, trip.trip_date, trip.trip_time).total_seconds() > 0:
+            upcoming.append(trip)
+        else:
+            started_today.append(trip)
+    # The most recent live trips before today, with how many there are in all.
+    older = db.session.execute(
+        _trips_query(account)
+        .add_columns(sa.func.count().over())
+        .where(Trip.cancelled_at.is_(None), Trip.trip_date < today)
+        .order_by(None)
+        .order_by(Trip.trip_date.desc(), Trip.trip_time.desc(), Member.first_name.desc())
+        .limit(PAST_LIMIT)
+    ).all()
+    started_today.reverse()  # the most recent first
+    past = started_today + [trip for trip, _ in older]
+    past_total = len(started_today) + (older[0][1] if older else 0)
+    return TripList(upcoming, past[:PAST_LIMIT], past_total, cancelled)
 
 
 def trip_or_404(account: Account, trip_id: int) -> Trip:

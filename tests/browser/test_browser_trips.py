@@ -74,10 +74,16 @@ def test_sophie_books_and_cancels_trips(page, live_server, axe, sophie):
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes trajets")
     calendar = page.locator("table.calendar")
     expect(calendar.locator("caption")).to_contain_text(month_name(today.year, today.month).lower())
-    # Today is marked and cannot be chosen; its reason is written in the cell.
+    # Today is marked and cannot be chosen; its short reason is written in the cell, the full
+    # one is its description for screen readers and the cell's title on hover.
     today_cell = calendar.locator('[aria-current="date"]')
     expect(today_cell).to_have_attribute("aria-disabled", "true")
-    expect(page.locator(f"#raison-{today.isoformat()}")).to_have_text("Délai de 48 h")
+    expect(today_cell).to_have_accessible_description(rules.DELAY_MESSAGE)
+    expect(calendar.locator("td.day-today .day-reason")).to_have_text("Délai de 48 h")
+    expect(calendar.locator("td.day-today .day-reason")).to_be_visible()
+    expect(page.locator(f"#raison-{today.isoformat()}")).to_have_text(rules.DELAY_MESSAGE)
+    expect(page.locator(f"#raison-{today.isoformat()}")).to_have_class("visually-hidden")
+    expect(calendar.locator("td.day-today")).to_have_attribute("title", rules.DELAY_MESSAGE)
     axe(page)
 
     # The month's name opens the list of months; jump to next month.
@@ -179,4 +185,28 @@ def test_booking_a_trip_with_the_keyboard_only(page, live_server, axe, sophie):
     row = page.locator("table.trips tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Collège Victor Hugo")
+    axe(page)
+
+
+@pytest.fixture
+def faq(app):
+    """The repository's FAQ, loaded into the database the live server reads."""
+    from app.extensions import db
+    from app.faq import content
+
+    with app.app_context():
+        content.load(content.read())
+        db.session.commit()
+
+
+def test_calendar_legend_opens_the_faq_answer(page, live_server, axe, sophie, faq):
+    log_in(page, live_server)
+    page.goto(live_server.url + "/trajets")
+    legend = page.locator("section.legend")
+    expect(legend.get_by_role("heading")).to_have_text(
+        "Pourquoi un jour n'est-il pas sélectionnable ?"
+    )
+    axe(page)
+    legend.get_by_role("link").click()
+    expect(page).to_have_url(live_server.url + "/faq/jours-non-selectionnables")
     axe(page)
