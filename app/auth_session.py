@@ -30,16 +30,24 @@ def record_event(kind: AuthEventKind, account: Account | None = None) -> None:
     db.session.add(AuthEvent(kind=kind, account_id=account.id if account else None, ip=client_ip()))
 
 
+# Built once: every logged-in request runs it, and a prepared statement skips SQLAlchemy's
+# per-call construction and cache-key work.
+_ACCOUNT_OF_SESSION = (
+    sa.select(Account)
+    .join(UserSession, UserSession.account_id == Account.id)
+    .where(UserSession.token_hash == sa.bindparam("token_hash"))
+    .where(UserSession.created_at > sa.bindparam("opened_after"))
+)
+
+
 def load_account(token: str) -> Account | None:
     """Flask-Login's user loader: one query for the session row and its account."""
     if not token or len(token) > 128:
         return None
     max_age = timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
     account = db.session.scalar(
-        sa.select(Account)
-        .join(UserSession, UserSession.account_id == Account.id)
-        .where(UserSession.token_hash == _hash(token))
-        .where(UserSession.created_at > utcnow() - max_age)
+        _ACCOUNT_OF_SESSION,
+        {"token_hash": _hash(token), "opened_after": utcnow() - max_age},
     )
     if account is not None:
         account.current_session_token = token

@@ -22,45 +22,62 @@ from app.models import (
 )
 from app.trips import rules
 
+# The queries every calendar and day page runs are built once, with bound parameters:
+# SQLAlchemy then skips their construction and cache-key work on each request.
+_FAMILY = {"insurer_id": sa.bindparam("insurer_id"), "number": sa.bindparam("number")}
+
+_COVERS = (
+    sa.select(Guarantee.kind, Guarantee.starts_on, Guarantee.ends_on)
+    .join(AssistanceFile, Guarantee.assistance_file_id == AssistanceFile.id)
+    .where(
+        AssistanceFile.insurer_id == _FAMILY["insurer_id"],
+        AssistanceFile.member_number == _FAMILY["number"],
+    )
+    .order_by(Guarantee.starts_on)
+)
+_CHILDREN = (
+    sa.select(Member)
+    .where(
+        Member.insurer_id == _FAMILY["insurer_id"],
+        Member.member_number == _FAMILY["number"],
+        Member.quality == Quality.ENFANT,
+    )
+    .order_by(Member.birth_date, Member.first_name)
+)
+_ADDRESSES = (
+    sa.select(Address)
+    .where(Address.account_id == sa.bindparam("account_id"), Address.archived_at.is_(None))
+    .order_by(Address.label_key, Address.id)
+)
+_TRIP_COUNTS = (
+    sa.select(Trip.trip_date, sa.func.count())
+    .where(
+        Trip.account_id == sa.bindparam("account_id"),
+        Trip.trip_date.between(sa.bindparam("first"), sa.bindparam("last")),
+        Trip.cancelled_at.is_(None),
+    )
+    .group_by(Trip.trip_date)
+)
+
+
+def _family(member: Member) -> dict:
+    return {"insurer_id": member.insurer_id, "number": member.member_number}
+
 
 def covers_of(member: Member) -> list[rules.Cover]:
     """The periods of the guarantees of the member's assistance files (one query)."""
-    rows = db.session.execute(
-        sa.select(Guarantee.kind, Guarantee.starts_on, Guarantee.ends_on)
-        .join(AssistanceFile, Guarantee.assistance_file_id == AssistanceFile.id)
-        .where(
-            AssistanceFile.insurer_id == member.insurer_id,
-            AssistanceFile.member_number == member.member_number,
-        )
-        .order_by(Guarantee.starts_on)
-    )
+    rows = db.session.execute(_COVERS, _family(member))
     return [rules.Cover(kind, starts_on, ends_on) for kind, starts_on, ends_on in rows]
 
 
 def children_of(member: Member) -> list[Member]:
     """The children of the member's contract: the only people a trip can be booked for."""
-    return list(
-        db.session.scalars(
-            sa.select(Member)
-            .where(
-                Member.insurer_id == member.insurer_id,
-                Member.member_number == member.member_number,
-                Member.quality == Quality.ENFANT,
-            )
-            .order_by(Member.birth_date, Member.first_name)
-        )
-    )
+    return list(db.session.scalars(_CHILDREN, _family(member)))
 
 
 def addresses_of(account: Account) -> list[Address]:
     """The account's current addresses (archived ones only live on in past trips)."""
-    return list(
-        db.session.scalars(
-            sa.select(Address)
-            .where(Address.account_id == account.id, Address.archived_at.is_(None))
-            .order_by(Address.label_key, Address.id)
-        )
-    )
+    return list(db.session.scalars(_ADDRESSES, {"account_id": account.id}))
 
 
 def assistance_phone(member: Member) -> str | None:
@@ -70,20 +87,18 @@ def assistance_phone(member: Member) -> str | None:
 def trip_counts(account: Account, first: date, last: date) -> dict[date, int]:
     """How many live trips each day of a period holds (one grouped query)."""
     rows = db.session.execute(
-        sa.select(Trip.trip_date, sa.func.count())
-        .where(
-            Trip.account_id == account.id,
-            Trip.trip_date.between(first, last),
-            Trip.cancelled_at.is_(None),
-        )
-        .group_by(Trip.trip_date)
+        _TRIP_COUNTS, {"account_id": account.id, "first": first, "last": last}
     )
     return {day: count for day, count in rows}
 
 
-def _trips_query(account: Account):
-    """The account's trips with their child and both addresses, joined in the same query."""
+def _trips_query(account: Account | None = None):
+    """The account's trips with their child and both addresses, joined in the same query.
+
+    Without an account, the account id is left as the bound parameter `account_id`.
+    """
     origin, destination = aliased(Address), aliased(Address)
+    account_id = sa.bindparam("account_id") if account is None else account.id
     return (
         sa.select(Trip)
         .join(Trip.child)
@@ -94,15 +109,19 @@ def _trips_query(account: Account):
             contains_eager(Trip.from_address.of_type(origin)),
             contains_eager(Trip.to_address.of_type(destination)),
         )
-        .where(Trip.account_id == account.id)
+        .where(Trip.account_id == account_id)
         .order_by(Trip.trip_date, Trip.trip_time, Member.first_name)
     )
 
 
+_TRIPS_OF_DAY = _trips_query().where(
+    Trip.trip_date == sa.bindparam("day"), Trip.cancelled_at.is_(None)
+)
+
+
 def trips_of_day(account: Account, day: date) -> list[Trip]:
     """The live trips of one day."""
-    query = _trips_query(account).where(Trip.trip_date == day, Trip.cancelled_at.is_(None))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(_TRIPS_OF_DAY, {"account_id": account.id, "day": day}))
 
 
 def all_trips(account: Account) -> list[Trip]:
