@@ -412,6 +412,64 @@ def test_embed_scripts_post_to_allowed_origins_only_never_star(app):
     assert "event.source === frame.contentWindow" in host_script
 
 
+# Ways a page of the portal could take over the insurer's whole window, or post a form to
+# another site (which would then show inside the insurer's frame).
+TOP_NAVIGATION = re.compile(
+    r"""target\s*=\s*["']?_(?:top|parent)\b"""  # <a>, <form>, <base> aimed at the top
+    r"""|["']_(?:top|parent)["']"""  # window.open(url, "_top"), link.target = "_parent"
+    r"|\b(?:top|parent)\s*\.\s*(?:document\s*\.\s*)?location\b"  # [window.]top.location…
+    r"""|\b(?:form)?action\s*=\s*["']?(?:https?:)?//""",  # a form posting to another origin
+    re.IGNORECASE,
+)
+
+
+def top_navigations(text: str) -> list[str]:
+    return [match.group() for match in TOP_NAVIGATION.finditer(text)]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '<a href="/" target="_top">',
+        "<a href=/ target=_parent>",
+        '<base target="_top">',
+        '<form method="post" action="https://ailleurs.fr/" target="_self">',
+        '<button formaction="//ailleurs.fr/envoi">',
+        'window.open(url, "_top");',
+        "link.target = '_parent';",
+        'top.location = "https://ailleurs.fr";',
+        "window.top.location.href = url;",
+        "parent.location.assign(url);",
+        "window.parent . location.replace(url);",
+        "top.document.location = url;",
+    ],
+)
+def test_top_navigation_guard_recognises_each_way_out(source):
+    assert top_navigations(source)
+
+
+def test_no_template_or_script_navigates_the_insurer_page(app):
+    """Issue 6: links leaving the portal open a new tab; the top window is never navigated."""
+    files = [
+        path
+        for folder in (Path(app.root_path, app.template_folder), Path(app.static_folder))
+        for path in sorted(folder.rglob("*"))
+        if path.suffix in {".html", ".js", ".txt", ".svg"}
+    ]
+    names = {path.name for path in files}
+    assert {"base.html", "embed-frame.js", "embed.js", "faq.js"} <= names
+    found = {
+        str(path.relative_to(app.root_path)): hits
+        for path in files
+        if (hits := top_navigations(path.read_text(encoding="utf-8")))
+    }
+    assert found == {}
+    # The one script allowed to talk to the insurer's page only sends it heights.
+    frame_script = (Path(app.static_folder) / "js" / "embed-frame.js").read_text()
+    assert "window.parent.postMessage(" in frame_script
+    assert re.findall(r"window\.parent\.(\w+)", frame_script) == ["postMessage"]
+
+
 # --- Rules: colour, origins, logos --------------------------------------------------------------
 
 

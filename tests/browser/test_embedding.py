@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from app.clock import today
 from app.embedding.session import EmbeddingSessionInterface
 from app.embedding.settings import Changes, update_insurer
 from app.extensions import db
+from app.faq import content
 from app.models import Insurer
 from app.trips.french import long_day
 from app.trips.rules import public_holiday
@@ -347,4 +349,124 @@ def test_browser_dropping_the_cookie_gets_an_explanation_and_a_new_tab_not_a_loo
     # At the top level the cookie is first-party: the portal opens, in the insurer's colours.
     expect(tab.get_by_role("heading", level=1)).to_contain_text("Vos enfants accompagnés")
     expect(tab.get_by_role("banner")).to_contain_text("Mutuelle Démo")
+    assert page.url == host_page.url
+
+
+# --- Links leaving the portal -----------------------------------------------------------------
+
+BROWSERS_ANSWER = "/faq/navigateurs-recommandes"
+CHROME = "https://www.google.com/chrome"
+OUTSIDE_PAGE = "<!doctype html><html lang='fr'><title>Ailleurs</title><p>Hors du portail</p>"
+
+
+@dataclass
+class OutsideWeb:
+    """Every request leaving the two local sites, answered here: nothing goes out."""
+
+    requested: list[str]
+
+
+@pytest.fixture
+def outside_web(page) -> OutsideWeb:
+    """The context answers any other host with a tiny local page and records its address."""
+    requested: list[str] = []
+
+    def leaves_the_machine(url: str) -> bool:
+        return urlsplit(url).hostname not in ("127.0.0.1", "localhost")
+
+    def answer_locally(route) -> None:
+        requested.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=OUTSIDE_PAGE)
+
+    page.context.route(leaves_the_machine, answer_locally)
+    return OutsideWeb(requested)
+
+
+@pytest.fixture
+def faq(app):
+    """The repository's FAQ, loaded into the database the live server reads."""
+    with app.app_context():
+        content.load(content.read())
+
+
+def framed_portal(page, live_server, host: HostPage):
+    """The insurer's page showing the portal, as a member with no cookie yet sees it."""
+    brand_demo(live_server, [host.origin])
+    publish_snippet(page, live_server, host)
+    page.context.clear_cookies()
+    page.goto(host.url)
+    frame = portal_frame(page)
+    expect(frame.get_by_role("banner")).to_contain_text("Mutuelle Démo")
+    return frame
+
+
+def expect_new_tab(page, link, url: str, outside_web: OutsideWeb):
+    """Clicking `link` opens `url` in a new tab with no access to the portal's window."""
+    with page.context.expect_page() as opened:
+        link.click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url == url
+    expect(tab.get_by_text("Hors du portail")).to_be_visible()
+    assert tab.evaluate("() => window.opener === null"), "the new tab can reach the portal"
+    assert outside_web.requested == [url]
+    tab.close()
+
+
+def test_faq_external_link_opens_a_new_tab_never_the_frame_or_the_insurer_page(
+    page, live_server, host_page, demo, faq, outside_web
+):
+    frame = framed_portal(page, live_server, host_page)
+    answer_url = live_server.url + BROWSERS_ANSWER
+    frame.goto(answer_url)
+    expect(frame.get_by_role("heading", level=1)).to_have_text(
+        "Quels navigateurs internet utiliser ?"
+    )
+    expect(frame.get_by_role("banner")).to_contain_text("Mutuelle Démo")
+    pages_before = len(page.context.pages)
+
+    expect_new_tab(page, frame.get_by_role("link", name=CHROME), CHROME, outside_web)
+
+    # The insurer's page and the portal's frame stayed where they were.
+    assert len(page.context.pages) == pages_before
+    assert page.url == host_page.url
+    assert page.main_frame.url == host_page.url
+    assert frame.url == answer_url
+    expect(frame.get_by_role("heading", level=1)).to_have_text(
+        "Quels navigateurs internet utiliser ?"
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mutuelle Démo")
+
+
+def test_outside_link_added_after_load_opens_a_new_tab_and_inside_links_stay_in_the_frame(
+    page, live_server, host_page, demo, outside_web
+):
+    frame = framed_portal(page, live_server, host_page)
+    home_url = frame.url
+    # A link to the insurer's own site, written without any target and added after load:
+    # the frame's script alone decides where it opens.
+    insurer_site = "https://www.mutuelle-demo.fr/contact"
+    frame.evaluate(
+        """(href) => {
+            const link = document.createElement("a");
+            link.href = href;
+            link.rel = "external";
+            link.textContent = "Site de la mutuelle";
+            document.querySelector("main").append(link);
+        }""",
+        insurer_site,
+    )
+    link = frame.get_by_role("link", name="Site de la mutuelle")
+    expect(link).not_to_have_attribute("target", "_blank")
+
+    expect_new_tab(page, link, insurer_site, outside_web)
+    assert frame.url == home_url
+    assert page.url == host_page.url
+    assert set(link.get_attribute("rel").split()) == {"external", "noopener"}
+
+    # A link to the portal itself goes on opening inside the frame.
+    frame.get_by_role("banner").get_by_role("link", name="Connexion").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Connexion")
+    assert frame.url == live_server.url + "/connexion"
+    assert len(page.context.pages) == 1
     assert page.url == host_page.url

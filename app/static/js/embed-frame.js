@@ -40,7 +40,7 @@
     var link = event.target.closest ? event.target.closest("a[href]") : null;
     if (link && /^https?:$/.test(link.protocol) && link.origin !== location.origin) {
       link.target = "_blank";
-      link.rel = "noopener";
+      link.relList.add("noopener"); // keeps its other values (noreferrer…)
     }
   }, true);
 })();
