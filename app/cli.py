@@ -3,15 +3,14 @@
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app.cli_support import fail, insurer_or_fail
 from app.clock import today
 from app.demo import load_demo
 from app.embedding.cli import add_insurer_commands
 from app.extensions import db
-from app.models import Insurer
 from app.reimbursements.cli import reimbursements_cli
 from app.roster import MAX_BYTES, RosterImportError, Tally, import_assistance_files, import_people
 from app.roster.csvfile import too_big_message
@@ -45,13 +44,6 @@ roster_cli = AppGroup(
 )
 
 
-def _fail(*messages: str) -> None:
-    """Print the French reasons on stderr and stop with exit code 1."""
-    for message in messages:
-        click.echo(message, err=True)
-    raise click.exceptions.Exit(1)
-
-
 @insurer_cli.command(
     "add",
     help="Crée une mutuelle. SLUG : identifiant de l'adresse /e/SLUG (minuscules, chiffres, "
@@ -72,34 +64,24 @@ def insurer_add_command(slug: str, name: str, phone: str | None, origins: tuple[
     try:
         insurer = create_insurer(db.session, slug, name, phone=phone, origins=origins)
     except InsurerError as error:
-        _fail(*error.messages)
+        fail(*error.messages)
     click.echo(f"Mutuelle créée : {insurer.name} ({insurer.slug}).")
     for origin in insurer.origins:
         click.echo(f"Origine autorisée : {origin.origin}")
-
-
-def _insurer(slug: str) -> Insurer:
-    insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == slug))
-    if insurer is None:
-        _fail(
-            f"Mutuelle inconnue : « {slug} ». Créez-la d'abord avec "
-            "« flask --app wsgi insurer add »."
-        )
-    return insurer
 
 
 def _read_feed(path: Path) -> bytes:
     """The file's bytes, refusing a missing, unreadable or oversized file before reading it."""
     try:
         if path.is_dir():
-            _fail(f"« {path} » est un dossier, pas un fichier CSV.")
+            fail(f"« {path} » est un dossier, pas un fichier CSV.")
         if path.stat().st_size > MAX_BYTES:
-            _fail(too_big_message(MAX_BYTES))
+            fail(too_big_message(MAX_BYTES))
         return path.read_bytes()
     except FileNotFoundError:
-        _fail(f"Fichier introuvable : « {path} ».")
+        fail(f"Fichier introuvable : « {path} ».")
     except OSError as error:
-        _fail(f"Impossible de lire « {path} » : {error.strerror}.")
+        fail(f"Impossible de lire « {path} » : {error.strerror}.")
 
 
 def _refused(error: RosterImportError) -> None:
@@ -110,7 +92,7 @@ def _refused(error: RosterImportError) -> None:
             f"Import refusé : {bad_lines} ligne{'s' if bad_lines > 1 else ''} en erreur, "
             "rien n'a été importé. Corrigez le fichier puis relancez la commande."
         )
-    _fail(heading, *(str(e) for e in error.errors))
+    fail(heading, *(str(e) for e in error.errors))
 
 
 def _tally(tally: Tally, feminine: bool) -> str:
@@ -137,7 +119,7 @@ def _tally(tally: Tally, feminine: bool) -> str:
 @click.argument("path", metavar="FICHIER", type=click.Path(path_type=Path))
 def roster_import_command(slug: str, path: Path):
     """Import a people file (members and offers), all or nothing."""
-    insurer = _insurer(slug)
+    insurer = insurer_or_fail(slug)
     try:
         summary = import_people(db.session, insurer, _read_feed(path), today=today())
     except RosterImportError as error:
@@ -156,7 +138,7 @@ def roster_import_command(slug: str, path: Path):
 @click.argument("path", metavar="FICHIER", type=click.Path(path_type=Path))
 def roster_import_files_command(slug: str, path: Path):
     """Import an assistance files feed (files and guarantees), all or nothing."""
-    insurer = _insurer(slug)
+    insurer = insurer_or_fail(slug)
     try:
         summary = import_assistance_files(db.session, insurer, _read_feed(path))
     except RosterImportError as error:

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app.cli_support import fail, insurer_or_fail
 from app.email import public_url
 from app.embedding import rules
 from app.embedding.settings import Changes, update_insurer
@@ -15,34 +15,18 @@ from app.models import Insurer
 from app.roster.insurers import InsurerError
 
 
-def _fail(*messages: str) -> None:
-    for message in messages:
-        click.echo(message, err=True)
-    raise click.exceptions.Exit(1)
-
-
-def _insurer(slug: str) -> Insurer:
-    insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == slug))
-    if insurer is None:
-        _fail(
-            f"Mutuelle inconnue : « {slug} ». Créez-la d'abord avec "
-            "« flask --app wsgi insurer add »."
-        )
-    return insurer
-
-
 def _read_logo(path: Path) -> bytes:
     """The file's bytes, refusing a missing or oversized file before reading it whole."""
     try:
         if path.is_dir():
-            _fail(f"« {path} » est un dossier, pas une image.")
+            fail(f"« {path} » est un dossier, pas une image.")
         if path.stat().st_size > rules.MAX_LOGO_BYTES:
-            _fail(rules.LOGO_TOO_BIG_MESSAGE)
+            fail(rules.LOGO_TOO_BIG_MESSAGE)
         return path.read_bytes()
     except FileNotFoundError:
-        _fail(f"Fichier introuvable : « {path} ».")
+        fail(f"Fichier introuvable : « {path} ».")
     except OSError as error:
-        _fail(f"Impossible de lire « {path} » : {error.strerror}.")
+        fail(f"Impossible de lire « {path} » : {error.strerror}.")
 
 
 def _describe(insurer: Insurer) -> None:
@@ -93,8 +77,8 @@ def insurer_set_command(
 ):
     """Change an insurer's branding, assistance contact and embedding origins."""
     if logo is not None and remove_logo:
-        _fail("Choisissez entre --logo et --remove-logo.")
-    insurer = _insurer(slug)
+        fail("Choisissez entre --logo et --remove-logo.")
+    insurer = insurer_or_fail(slug)
     changes = Changes(
         name=name,
         phone=phone,
@@ -109,7 +93,7 @@ def insurer_set_command(
     try:
         update_insurer(db.session, insurer, changes, folder)
     except InsurerError as error:
-        _fail("Modification refusée : rien n'a été changé.", *error.messages)
+        fail("Modification refusée : rien n'a été changé.", *error.messages)
     click.echo("Mutuelle modifiée.")
     _describe(insurer)
 
@@ -119,7 +103,7 @@ def insurer_set_command(
 @with_appcontext
 def insurer_show_command(slug):
     """Print an insurer's settings and its embedding links."""
-    _describe(_insurer(slug))
+    _describe(insurer_or_fail(slug))
 
 
 def add_insurer_commands(group: click.Group) -> None:
