@@ -35,6 +35,10 @@ def _choices(placeholder: str, options) -> list[SelectChoice]:
     ]
 
 
+# The hours offered, as (value, label), built once.
+HOUR_OPTIONS = [(hour.strftime("%H:%M"), rules.format_hour(hour)) for hour in rules.HOURS]
+
+
 class TripForm(FlaskForm):
     child = ChoiceField("Enfant", invalid_message=rules.CHILD_MESSAGE)
     hour = ChoiceField(
@@ -67,12 +71,8 @@ class TripForm(FlaskForm):
         disabled = {hour.strftime("%H:%M") for hour in disabled_hours}
         # Hours less than 48 h ahead stay listed, disabled, so the list reads the same every day.
         self.hour.choices = [SelectChoice("", "Choisissez une heure")] + [
-            SelectChoice(
-                value := hour.strftime("%H:%M"),
-                rules.format_hour(hour),
-                {"disabled": True} if value in disabled else {},
-            )
-            for hour in rules.HOURS
+            SelectChoice(value, label, {"disabled": True} if value in disabled else {})
+            for value, label in HOUR_OPTIONS
         ]
 
     def field_for(self, problem: str):

@@ -1,6 +1,7 @@
 """« Mes trajets »: the month calendar, the day page, the list, change and cancellation."""
 
 from datetime import date
+from typing import NamedTuple
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -49,6 +50,44 @@ def _month_url(year: int, month: int, base: str | None = None) -> str | None:
     if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
         return None
     return f"{base or url_for('trips.calendar')}?mois={year:04d}-{month:02d}"
+
+
+class CalendarCell(NamedTuple):
+    """What a calendar cell shows, worked out in Python rather than per cell in the template."""
+
+    iso: str
+    number: int
+    label: str  # « jeudi 21 mai 2026 », read by screen readers
+    classes: str
+    selectable: bool
+    today: bool
+    reason: str | None
+    short_reason: str | None
+    count: int
+
+
+def _calendar_weeks(days: list[rules.Day], counts: dict[date, int], today: date) -> list:
+    """The month's weeks of cells (None outside the month), ready for the template."""
+    cells = {}
+    for cell in days:
+        d = cell.day
+        is_today = d == today
+        classes = "day day-open" if cell.selectable else f"day day-disabled day-{cell.state}"
+        cells[d] = CalendarCell(
+            iso=d.isoformat(),
+            number=d.day,
+            label=long_day(d),
+            classes=(classes + " day-today") if is_today else classes,
+            selectable=cell.selectable,
+            today=is_today,
+            reason=cell.reason,
+            short_reason=None if cell.selectable else cell.short_reason,
+            count=counts.get(d, 0),
+        )
+    return [
+        [None if cell is None else cells[cell.day] for cell in week]
+        for week in rules.month_weeks(days)
+    ]
 
 
 def _next_open_month(year, month, now, covers) -> tuple[int, int] | None:
@@ -113,9 +152,7 @@ def calendar():
         calendar_url=base,
         year=year,
         month=month,
-        weeks=rules.month_weeks(days),
-        counts=counts,
-        today=now.date(),
+        weeks=_calendar_weeks(days, counts, now.date()),
         months=months,
         previous_url=_month_url(*rules.add_months(year, month, -1), base),
         previous_name=month_name(*rules.add_months(year, month, -1)),
@@ -188,13 +225,18 @@ def day(day_text: str):
 
     children = services.children_of(member)
     addresses = services.addresses_of(account)
-    too_soon = [hour for hour in rules.HOURS if not rules.far_enough(now, day, hour)]
+    # Later hours of a day are further ahead: when the first is far enough, all are.
+    if rules.far_enough(now, day, rules.HOURS[0]):
+        bookable = list(rules.HOURS)
+    else:
+        bookable = rules.bookable_hours(now, day)
+    too_soon = [hour for hour in rules.HOURS if hour not in bookable]
     form = TripForm(children=children, addresses=addresses, disabled_hours=too_soon)
     context.update(
         children=children,
         addresses=addresses,
         addresses_url=_addresses_url(),
-        first_hour=rules.first_bookable_hour(now, day),
+        first_hour=bookable[0] if bookable else None,
         earliest_hour=rules.FIRST_HOUR,
     )
     if form.validate_on_submit():
