@@ -10,9 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.auth.rules import fold_name, normalize_member_number
 
@@ -321,3 +325,17 @@ class LineChecker:
             )
             return None
         return starts_on, ends_on
+
+
+T = TypeVar("T")
+
+
+def write_all_or_nothing(session: Session, write: Callable[[], T]) -> T:
+    """Run `write` and commit; a clash with a simultaneous import rolls everything back."""
+    try:
+        result = write()
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise RosterImportError([LineError(None, CONCURRENT_MESSAGE)]) from None
+    return result

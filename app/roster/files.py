@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import AssistanceFile, Guarantee, GuaranteeKind, Insurer, Member
 from app.roster.csvfile import (
-    CONCURRENT_MESSAGE,
     MAX_BYTES,
     MAX_LINES,
     LineChecker,
@@ -27,6 +25,7 @@ from app.roster.csvfile import (
     chunks,
     read_rows,
     word_key,
+    write_all_or_nothing,
 )
 
 COLUMNS = ("numero_adherent", "numero_dossier", "garantie", "debut", "fin")
@@ -175,13 +174,7 @@ def import_assistance_files(
             )
     if errors:
         raise RosterImportError(errors)
-    try:
-        summary = _write(session, insurer.id, lines, files)
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise RosterImportError([LineError(None, CONCURRENT_MESSAGE)]) from None
-    return summary
+    return write_all_or_nothing(session, lambda: _write(session, insurer.id, lines, files))
 
 
 def _existing_files(session: Session, insurer_id: int, numbers: list[str]) -> dict:

@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.rules import fold_name
 from app.models import Insurer, Member, Offer, Quality
 from app.roster.csvfile import (
-    CONCURRENT_MESSAGE,
     MAX_BYTES,
     MAX_LINES,
     LineChecker,
@@ -30,6 +28,7 @@ from app.roster.csvfile import (
     format_date,
     read_rows,
     word_key,
+    write_all_or_nothing,
 )
 
 COLUMNS = (
@@ -181,13 +180,7 @@ def import_people(
     start date (same start: new end). Nothing is deleted; a second run changes nothing.
     """
     lines = parse_people(data, today=today, max_bytes=max_bytes, max_lines=max_lines)
-    try:
-        summary = _write(session, insurer.id, lines)
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise RosterImportError([LineError(None, CONCURRENT_MESSAGE)]) from None
-    return summary
+    return write_all_or_nothing(session, lambda: _write(session, insurer.id, lines))
 
 
 def _existing_members(session: Session, insurer_id: int, numbers: list[str]) -> dict:

@@ -250,16 +250,7 @@ def day(day_text: str):
                 return redirect(
                     url_for("trips.day", day_text=day.isoformat()) + f"#trajet-{trip.id}"
                 )
-        child_ids = [child.id for child in children]
-        problems = rules.booking_problems(
-            booking,
-            now=now,
-            covers=covers,
-            child_ids=child_ids,
-            address_ids={address.id for address in addresses},
-            busy=services.busy_slots(child_ids, day),
-            child_names={child.id: child.first_name for child in children},
-        )
+        problems = _booking_problems(booking, now, covers, children, addresses)
         if not problems:
             saved = services.create_trip(account, booking)
             if saved is None:
@@ -314,6 +305,20 @@ def trip(trip_id: int):
     return _trip_page(services.trip_or_404(_account(), trip_id))
 
 
+def _booking_problems(booking, now, covers, children, addresses, except_trip=None) -> dict:
+    """The booking's problems against the account's children, addresses and busy slots."""
+    child_ids = [child.id for child in children]
+    return rules.booking_problems(
+        booking,
+        now=now,
+        covers=covers,
+        child_ids=child_ids,
+        address_ids={address.id for address in addresses},
+        busy=services.busy_slots(child_ids, booking.day, except_trip=except_trip),
+        child_names={child.id: child.first_name for child in children},
+    )
+
+
 def _refusal(trip: Trip) -> str | None:
     """Why a trip can no longer be changed or cancelled, if it cannot."""
     if trip.cancelled_at is not None:
@@ -345,16 +350,8 @@ def edit(trip_id: int):
         form.purpose.data = trip.purpose.value
     elif form.validate_on_submit():
         booking = _booking(form, rules.parse_typed_day(form.day.data))
-        now = clock.now()
-        child_ids = [child.id for child in children]
-        problems = rules.booking_problems(
-            booking,
-            now=now,
-            covers=services.covers_of(member),
-            child_ids=child_ids,
-            address_ids={address.id for address in addresses},
-            busy=services.busy_slots(child_ids, booking.day, except_trip=trip),
-            child_names={child.id: child.first_name for child in children},
+        problems = _booking_problems(
+            booking, clock.now(), services.covers_of(member), children, addresses, trip
         )
         if not problems:
             if services.update_trip(trip, booking):
