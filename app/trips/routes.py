@@ -1,7 +1,6 @@
 """« Mes trajets »: the month calendar, the day page, the list, change and cancellation."""
 
 from datetime import date
-from typing import NamedTuple
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -9,6 +8,7 @@ from flask_login import current_user, login_required
 from app import clock
 from app.models import Trip, TripPurpose
 from app.trips import bp, rules, services
+from app.trips.calendar_grid import calendar_rows
 from app.trips.forms import CancelTripForm, EditTripForm, TripForm
 from app.trips.french import HELPERS, long_day, month_name
 
@@ -50,44 +50,6 @@ def _month_url(year: int, month: int, base: str | None = None) -> str | None:
     if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
         return None
     return f"{base or url_for('trips.calendar')}?mois={year:04d}-{month:02d}"
-
-
-class CalendarCell(NamedTuple):
-    """What a calendar cell shows, worked out in Python rather than per cell in the template."""
-
-    iso: str
-    number: int
-    label: str  # « jeudi 21 mai 2026 », read by screen readers
-    classes: str
-    selectable: bool
-    today: bool
-    reason: str | None
-    short_reason: str | None
-    count: int
-
-
-def _calendar_weeks(days: list[rules.Day], counts: dict[date, int], today: date) -> list:
-    """The month's weeks of cells (None outside the month), ready for the template."""
-    cells = {}
-    for cell in days:
-        d = cell.day
-        is_today = d == today
-        classes = "day day-open" if cell.selectable else f"day day-disabled day-{cell.state}"
-        cells[d] = CalendarCell(
-            iso=d.isoformat(),
-            number=d.day,
-            label=long_day(d),
-            classes=(classes + " day-today") if is_today else classes,
-            selectable=cell.selectable,
-            today=is_today,
-            reason=cell.reason,
-            short_reason=None if cell.selectable else cell.short_reason,
-            count=counts.get(d, 0),
-        )
-    return [
-        [None if cell is None else cells[cell.day] for cell in week]
-        for week in rules.month_weeks(days)
-    ]
 
 
 def _next_open_month(year, month, now, covers) -> tuple[int, int] | None:
@@ -149,10 +111,9 @@ def calendar():
     stuck = not open_days and (year, month) >= (now.year, now.month)
     return render_template(
         "trips/calendar.html",
-        calendar_url=base,
         year=year,
         month=month,
-        weeks=_calendar_weeks(days, counts, now.date()),
+        rows=calendar_rows(days, counts, now.date(), base),
         months=months,
         previous_url=_month_url(*rules.add_months(year, month, -1), base),
         previous_name=month_name(*rules.add_months(year, month, -1)),

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import abort
@@ -13,6 +14,7 @@ from app.extensions import db
 from app.models import (
     Account,
     Address,
+    AddressKind,
     AssistanceFile,
     Guarantee,
     Insurer,
@@ -23,7 +25,8 @@ from app.models import (
 from app.trips import rules
 
 # The queries every calendar and day page runs are built once, with bound parameters:
-# SQLAlchemy then skips their construction and cache-key work on each request.
+# SQLAlchemy then skips their construction and cache-key work on each request. Those that
+# read plain columns run on the session's connection, without the ORM's result machinery.
 _FAMILY = {"insurer_id": sa.bindparam("insurer_id"), "number": sa.bindparam("number")}
 
 _COVERS = (
@@ -36,7 +39,7 @@ _COVERS = (
     .order_by(Guarantee.starts_on)
 )
 _CHILDREN = (
-    sa.select(Member)
+    sa.select(Member.id, Member.first_name)
     .where(
         Member.insurer_id == _FAMILY["insurer_id"],
         Member.member_number == _FAMILY["number"],
@@ -45,7 +48,7 @@ _CHILDREN = (
     .order_by(Member.birth_date, Member.first_name)
 )
 _ADDRESSES = (
-    sa.select(Address)
+    sa.select(Address.id, Address.label, Address.kind)
     .where(Address.account_id == sa.bindparam("account_id"), Address.archived_at.is_(None))
     .order_by(Address.label_key, Address.id)
 )
@@ -66,18 +69,30 @@ def _family(member: Member) -> dict:
 
 def covers_of(member: Member) -> list[rules.Cover]:
     """The periods of the guarantees of the member's assistance files (one query)."""
-    rows = db.session.execute(_COVERS, _family(member))
+    rows = db.session.connection().execute(_COVERS, _family(member))
     return [rules.Cover(kind, starts_on, ends_on) for kind, starts_on, ends_on in rows]
 
 
-def children_of(member: Member) -> list[Member]:
+class Child(NamedTuple):
+    id: int
+    first_name: str
+
+
+class AddressChoice(NamedTuple):
+    id: int
+    label: str
+    kind: AddressKind
+
+
+def children_of(member: Member) -> list[Child]:
     """The children of the member's contract: the only people a trip can be booked for."""
-    return list(db.session.scalars(_CHILDREN, _family(member)))
+    return [Child(*row) for row in db.session.connection().execute(_CHILDREN, _family(member))]
 
 
-def addresses_of(account: Account) -> list[Address]:
+def addresses_of(account: Account) -> list[AddressChoice]:
     """The account's current addresses (archived ones only live on in past trips)."""
-    return list(db.session.scalars(_ADDRESSES, {"account_id": account.id}))
+    rows = db.session.connection().execute(_ADDRESSES, {"account_id": account.id})
+    return [AddressChoice(*row) for row in rows]
 
 
 def assistance_phone(member: Member) -> str | None:
@@ -86,7 +101,7 @@ def assistance_phone(member: Member) -> str | None:
 
 def trip_counts(account: Account, first: date, last: date) -> dict[date, int]:
     """How many live trips each day of a period holds (one grouped query)."""
-    rows = db.session.execute(
+    rows = db.session.connection().execute(
         _TRIP_COUNTS, {"account_id": account.id, "first": first, "last": last}
     )
     return {day: count for day, count in rows}
