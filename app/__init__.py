@@ -4,8 +4,9 @@ from pathlib import Path
 
 from flask import Flask
 
+from app import urls
 from app.converters import DatabaseIdConverter
-from app.widgets import hidden_tag, render_widget
+from app.widgets import hidden_tag, render_field, render_widget
 from config import Config, ProductionConfig, config_from_env
 
 
@@ -18,7 +19,10 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     app.url_map.converters["int"] = DatabaseIdConverter
-    app.jinja_env.globals.update(render_widget=render_widget, hidden_tag=hidden_tag)
+    app.jinja_env.globals.update(
+        render_widget=render_widget, render_field=render_field, hidden_tag=hidden_tag
+    )
+    urls.init_app(app)
 
     register_extensions(app)
     register_blueprints(app)

@@ -1,0 +1,37 @@
+"""`url_for` for templates, remembering the URLs that never change.
+
+Every page's layout builds the same dozen URLs (style sheets, header and footer links), and
+each `url_for` walks Werkzeug's URL map. A URL built from an endpoint alone, or from
+`static` and a file name, depends only on the application's root path: it is built once per
+root and kept. Any other call (values, anchors, external URLs, endpoints relative to the
+current blueprint) goes to Flask's `url_for` as usual, so nothing unbounded is kept.
+"""
+
+from flask import current_app, has_request_context, request, url_for
+
+_CACHE_KEY = "cartable_template_urls"
+# A bound, should a server ever hand out many application roots.
+_CACHE_SIZE = 512
+
+
+def template_url_for(endpoint: str, **values) -> str:
+    if endpoint.startswith(".") or not has_request_context():
+        return url_for(endpoint, **values)
+    if values:
+        if endpoint != "static" or values.keys() != {"filename"}:
+            return url_for(endpoint, **values)
+        key = (request.script_root, endpoint, values["filename"])
+    else:
+        key = (request.script_root, endpoint, None)
+    cache = current_app.extensions[_CACHE_KEY]
+    url = cache.get(key)
+    if url is None:
+        url = url_for(endpoint, **values)
+        if len(cache) < _CACHE_SIZE:
+            cache[key] = url
+    return url
+
+
+def init_app(app) -> None:
+    app.extensions[_CACHE_KEY] = {}
+    app.jinja_env.globals["url_for"] = template_url_for
