@@ -2,6 +2,7 @@
 
 import sqlite3
 
+from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -33,6 +34,19 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)
+
+# Methods that read: no limit of the portal counts them.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@limiter.request_filter
+def _reading_is_never_limited() -> bool:
+    """Every rate limit counts form posts (logins, sign-ups, password checks), none a read.
+
+    Skipping the limiter for reads spares its bookkeeping on every page view. A test checks
+    that each declared limit names POST only, so no read limit can be silently skipped.
+    """
+    return request.method in SAFE_METHODS
 
 
 @event.listens_for(Engine, "connect")

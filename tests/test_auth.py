@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.auth import rules
 from app.auth.routes import EMAIL_TAKEN, LOGIN_FAILED, MATCH_FAILED, MEMBER_HAS_ACCOUNT
 from app.auth.tokens import EXPIRED_MESSAGE, USED_MESSAGE
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import Account, AuthEvent, AuthEventKind, Insurer
 from tests.conftest import CSRF_PATTERN, DEFAULT_PASSWORD, submit
 
@@ -468,6 +468,24 @@ def test_failed_logins_from_one_address_are_rate_limited(app, client, auth):
         auth.login(f"inconnu{attempt}@example.fr", "Mauvais2026!")
     response = auth.login()
     assert response.status_code == 429
+
+
+def test_every_rate_limit_counts_posts_only(app):
+    # Reads skip the limiter altogether (app/extensions.py): a limit on GET would be ignored.
+    manager = limiter.limit_manager
+    assert not manager.default_limits and not manager.application_limits
+    declared = [limit for group in manager._decorated_limits.values() for limit in group]
+    assert len(declared) >= 8
+    assert all(tuple(limit.methods or ()) == ("post",) for limit in declared), declared
+
+
+def test_reading_pages_is_never_limited_even_after_a_blocked_login(client, auth):
+    auth.create_account()
+    for _ in range(5):
+        auth.login(password="Mauvais2026!")
+    assert auth.login().status_code == 429
+    assert client.get("/connexion").status_code == 200
+    assert client.head("/connexion").status_code == 200
 
 
 def test_successful_logins_do_not_count_towards_the_limit(client, auth):
