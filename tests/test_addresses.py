@@ -405,7 +405,7 @@ def test_bad_input_is_refused_next_to_the_field(app, client, sophie, field, valu
     response = submit(client, "/adresses/ajouter", {**MAISON, field: value})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert f'<p class="error" id="{field}-erreur">\n        {message}\n      </p>' in page
+    assert f'<p class="error" id="{field}-erreur">{message}</p>' in page
     assert f'aria-describedby="{field}-aide {field}-erreur"' in page or (
         f'aria-describedby="{field}-erreur"' in page
     )
