@@ -357,6 +357,11 @@ def login_cookie(base: str) -> str:
     except urllib.error.HTTPError as answer:
         if answer.code not in (302, 303):
             sys.exit(f"login answered {answer.code}")
+        landing = urllib.parse.urljoin(base, answer.headers["Location"])
+    # Follow the redirect as a browser does: the first page after login stores the new
+    # session's CSRF secret, and the browser keeps the updated cookie from then on. wrk sends
+    # a fixed cookie, so without this step every measured request would rewrite the session.
+    opener.open(landing, timeout=30).read()
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
 
 
