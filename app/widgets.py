@@ -7,6 +7,8 @@ widget, a select with groups or several values, or a field with a datalist, goes
 WTForms.
 """
 
+from functools import lru_cache
+
 from markupsafe import Markup, escape
 from wtforms.widgets import (
     EmailInput,
@@ -68,14 +70,27 @@ def _option(choice) -> str:
     value = choice.value
     if isinstance(value, bool):
         value = str(value)
-    label = escape(choice.label or choice.value)
-    if choice.render_kw:
-        params = {"value": value, **choice.render_kw}
-        if choice.selected:
+    label = choice.label or choice.value
+    extra = tuple(choice.render_kw.items()) if choice.render_kw else ()
+    # The types are part of the key: a Markup label equals the same text as a str.
+    key = (value, type(value), label, type(label), bool(choice.selected), extra)
+    try:
+        return _option_html(*key)
+    except TypeError:  # an attribute value that cannot be a key (a list, a dict)
+        return _option_html.__wrapped__(*key)
+
+
+@lru_cache(maxsize=4096)
+def _option_html(value, value_type, label, label_type, selected: bool, extra: tuple) -> str:
+    """One `<option>`; lists such as the day page's 57 hours repeat the same ones."""
+    label = escape(label)
+    if extra:
+        params = {"value": value, **dict(extra)}
+        if selected:
             params["selected"] = True
         return f"<option {_attributes(params)}>{label}</option>"
-    selected = "selected " if choice.selected else ""
-    return f'<option {selected}value="{_quoted(value)}">{label}</option>'
+    selected_attribute = "selected " if selected else ""
+    return f'<option {selected_attribute}value="{_quoted(value)}">{label}</option>'
 
 
 def _select(field, widget, attrs: dict) -> Markup:

@@ -4,7 +4,8 @@ import re
 
 import pytest
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice
+from markupsafe import Markup
+from wtforms import BooleanField, Form, SelectChoice, SelectField
 from wtforms.validators import DataRequired
 
 from app.account.forms import ChangePasswordForm, EditAccountForm
@@ -117,3 +118,18 @@ def test_render_field_matches_the_former_macro(app, options):
                 assert _collapsed(render_field(field, **options)) == _collapsed(expected), (
                     field.name
                 )
+
+
+def test_options_are_escaped_whatever_was_rendered_before(app):
+    class Choice(Form):
+        pick = SelectField(choices=[])
+
+    with app.test_request_context("/"):
+        trusted, typed = Choice(), Choice()
+        trusted.pick.choices = [SelectChoice("1", Markup("<b>gras</b>"))]
+        typed.pick.choices = [SelectChoice("1", "<b>gras</b>")]
+        assert "<b>gras</b>" in str(render_widget(trusted.pick, {}))
+        assert "&lt;b&gt;gras&lt;/b&gt;" in str(render_widget(typed.pick, {}))
+        odd = Choice()
+        odd.pick.choices = [SelectChoice("1", "Un", {"data-x": ["a"]})]
+        assert str(render_widget(odd.pick, {})) == str(odd.pick())

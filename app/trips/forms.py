@@ -37,6 +37,24 @@ def _choices(placeholder: str, options) -> list[SelectChoice]:
 
 # The hours offered, as (value, label), built once.
 HOUR_OPTIONS = [(hour.strftime("%H:%M"), rules.format_hour(hour)) for hour in rules.HOURS]
+# Each hour's choice, open or disabled (less than 48 h ahead), built once: choices are tuples.
+_HOUR_PLACEHOLDER = SelectChoice("", "Choisissez une heure")
+_OPEN_HOURS = {value: SelectChoice(value, label) for value, label in HOUR_OPTIONS}
+_DISABLED_HOURS = {
+    value: SelectChoice(value, label, {"disabled": True}) for value, label in HOUR_OPTIONS
+}
+_ALL_HOURS_OPEN = (_HOUR_PLACEHOLDER, *_OPEN_HOURS.values())
+
+
+def hour_choices(disabled_hours=()) -> tuple[SelectChoice, ...]:
+    """The hour list; hours less than 48 h ahead stay listed, disabled, so it reads the same."""
+    if not disabled_hours:
+        return _ALL_HOURS_OPEN
+    disabled = {hour.strftime("%H:%M") for hour in disabled_hours}
+    return (
+        _HOUR_PLACEHOLDER,
+        *(_DISABLED_HOURS[v] if v in disabled else _OPEN_HOURS[v] for v, _ in HOUR_OPTIONS),
+    )
 
 
 class TripForm(FlaskForm):
@@ -68,12 +86,7 @@ class TripForm(FlaskForm):
         ]
         self.from_address.choices = _choices("Choisissez une adresse", addresses)
         self.to_address.choices = _choices("Choisissez une adresse", addresses)
-        disabled = {hour.strftime("%H:%M") for hour in disabled_hours}
-        # Hours less than 48 h ahead stay listed, disabled, so the list reads the same every day.
-        self.hour.choices = [SelectChoice("", "Choisissez une heure")] + [
-            SelectChoice(value, label, {"disabled": True} if value in disabled else {})
-            for value, label in HOUR_OPTIONS
-        ]
+        self.hour.choices = hour_choices(disabled_hours)
 
     def field_for(self, problem: str):
         """The field next to which a booking problem is shown."""
