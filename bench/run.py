@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py                 # 2,000 accounts, 6,000 addresses, 50,000 trips
     .venv/bin/python bench/run.py --scale 0.01    # 100 times fewer rows of every kind
+    .venv/bin/python bench/run.py --compare-scale 0.01   # both, and how far their ratios differ
 
 Steps: build a fresh database from the Alembic migrations (SQLite in a temporary directory,
 or `--database-url`), bulk-load the volume, serve `bench.wsgi:app` with waitress in a
@@ -455,6 +456,11 @@ def parse_args(argv=None):
         action="store_true",
         help="empty --database-url first when it already has tables",
     )
+    parser.add_argument(
+        "--compare-scale",
+        type=float,
+        help="then measure this fraction of the volume too and compare (e.g. 0.01)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     return parser.parse_args(argv)
 
@@ -465,20 +471,52 @@ def main(argv=None) -> int:
     if wrk is None:
         print(WRK_ABSENT, file=sys.stderr)
         return 2
-    if not 0 < args.scale <= 10 or not 1 <= args.duration <= 120 or not 1 <= args.rounds <= 5:
+    scales_ok = all(0 < scale <= 10 for scale in (args.scale, args.compare_scale or 1))
+    if not scales_ok or not 1 <= args.duration <= 120 or not 1 <= args.rounds <= 5:
         print(
-            "--scale must be in ]0, 10], --duration in [1, 120] seconds, --rounds in [1, 5]",
+            "--scale and --compare-scale must be in ]0, 10], --duration in [1, 120] seconds, "
+            "--rounds in [1, 5]",
+            file=sys.stderr,
+        )
+        return 2
+    if args.compare_scale and args.database_url and not args.drop_existing:
+        print(
+            "--compare-scale refills the database: with --database-url, pass --drop-existing",
             file=sys.stderr,
         )
         return 2
 
     workdir = Path(tempfile.mkdtemp(prefix="cartable-bench-"))
-    volume = Volume.scaled(args.scale)
+    try:
+        first = measure(Volume.scaled(args.scale), args, wrk, workdir)
+        if args.compare_scale:
+            second = measure(Volume.scaled(args.compare_scale), args, wrk, workdir)
+            print_comparison(first, second)
+    finally:
+        if args.keep:
+            print(f"Répertoire de travail conservé : {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+@dataclass
+class Run:
+    volume: Volume
+    pages: list[tuple[str, str, bool]]
+    results: dict[str, Result]
+
+
+def measure(volume: Volume, args, wrk: str, workdir: Path) -> Run:
+    """Fill a fresh database with `volume`, serve it, measure every page, print the table."""
     from app.clock import today as paris_today
 
     today = paris_today()
     day = bookable_day(today)
-    url = prepare_database(args.database_url, args.drop_existing, workdir)
+    files = workdir / f"{volume.trips}-trajets"
+    files.mkdir()
+    # With --compare-scale and a URL, --drop-existing (required) lets the second volume in.
+    url = prepare_database(args.database_url, args.drop_existing, files)
     print(f"Base : {url.split('@')[-1]}")
     started = time.monotonic()
     counts = load_volume(url, volume, today)
@@ -489,7 +527,7 @@ def main(argv=None) -> int:
     )
 
     port = free_port()
-    server = start_server(url, port, args.threads, workdir / "waitress.log")
+    server = start_server(url, port, args.threads, files / "waitress.log")
     base = f"http://127.0.0.1:{port}"
     pages = [
         ("hello", HELLO, False),
@@ -529,11 +567,46 @@ def main(argv=None) -> int:
     print_table(pages, results, args, volume)
     for note in notes:
         print("Note :", note)
-    if args.keep:
-        print(f"Répertoire de travail conservé : {workdir}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return Run(volume, pages, results)
+
+
+# The issue's bound: the same figures with 100 times fewer trips differ by less than this.
+SCALE_TOLERANCE = 0.20
+
+
+def ratio_to_hello(run: Run, name: str) -> float | None:
+    hello, page = run.results.get("hello"), run.results.get(name)
+    if hello is None or page is None or not hello.requests_per_second:
+        return None
+    return page.requests_per_second / hello.requests_per_second
+
+
+def scale_differences(first: Run, second: Run) -> list[tuple[str, float, float, float]]:
+    """(page, first ratio, second ratio, relative difference) for the pages both measured.
+
+    Ratios to « hello » of the same run are compared rather than raw requests per second:
+    they cancel what the machine was doing during each run.
+    """
+    rows = []
+    for name, _, _ in first.pages:
+        if name == "hello":
+            continue
+        a, b = ratio_to_hello(first, name), ratio_to_hello(second, name)
+        if a is None or b is None:
+            continue
+        rows.append((name, a, b, abs(b - a) / a))
+    return rows
+
+
+def print_comparison(first: Run, second: Run) -> None:
+    print()
+    print(
+        f"Comparaison : {first.volume.trips} trajets contre {second.volume.trips} "
+        f"(écart toléré {SCALE_TOLERANCE:.0%}, sur les ratios à « hello »)"
+    )
+    for name, a, b, difference in scale_differences(first, second):
+        verdict = "stable" if difference < SCALE_TOLERANCE else "écart trop grand"
+        print(f"{name:<12} {a:>6.2f} {b:>6.2f} {difference:>7.1%}  {verdict}")
 
 
 def print_table(pages, results: dict[str, Result], args, volume: Volume) -> None:

@@ -1,0 +1,44 @@
+"""The benchmark script's own arithmetic (the load run itself is not part of the suite)."""
+
+from bench.run import Result, Run, Volume, parse_wrk, scale_differences
+
+WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:5000/trajets
+  2 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    56.21ms   10.02ms 120.00ms   70.00%
+  Latency Distribution
+     50%   56.21ms
+     75%   60.00ms
+     90%   70.00ms
+     99%   82.12ms
+  710 requests in 5.00s, 9.50MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:    142.00
+Transfer/sec:      1.90MB
+"""
+
+
+def test_wrk_report_is_read():
+    result = parse_wrk(WRK_OUTPUT)
+    assert result == Result(142.0, 56.21, 82.12, 710, 3)
+
+
+def _run(scale: float, **rates) -> Run:
+    pages = [(name, f"/{name}", False) for name in rates]
+    results = {name: Result(rate, 1.0, 2.0, 100, 0) for name, rate in rates.items()}
+    return Run(Volume.scaled(scale), pages, results)
+
+
+def test_scales_are_compared_on_their_ratios_to_hello():
+    full = _run(1, hello=1000, calendar=150, day=110)
+    small = _run(0.01, hello=800, calendar=120, day=110)  # a slower machine, same ratio
+    rows = {name: (a, b, diff) for name, a, b, diff in scale_differences(full, small)}
+    assert set(rows) == {"calendar", "day"}
+    assert rows["calendar"] == (0.15, 0.15, 0.0)
+    assert round(rows["day"][2], 3) == 0.25  # 0.11 against 0.1375
+
+
+def test_a_page_missing_from_one_run_is_left_out():
+    full = _run(1, hello=1000, calendar=150)
+    small = _run(0.01, hello=1000)
+    assert scale_differences(full, small) == []
