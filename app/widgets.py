@@ -71,8 +71,13 @@ def _option(choice) -> str:
     if isinstance(value, bool):
         value = str(value)
     label = choice.label or choice.value
-    extra = tuple(choice.render_kw.items()) if choice.render_kw else ()
-    # The types are part of the key: a Markup label equals the same text as a str.
+    # The types are part of the key: a Markup text equals the same text as a str, and True
+    # equals 1 but renders as a bare attribute.
+    extra = (
+        tuple((key, item, type(item)) for key, item in choice.render_kw.items())
+        if choice.render_kw
+        else ()
+    )
     key = (value, type(value), label, type(label), bool(choice.selected), extra)
     try:
         return _option_html(*key)
@@ -85,7 +90,7 @@ def _option_html(value, value_type, label, label_type, selected: bool, extra: tu
     """One `<option>`; lists such as the day page's 57 hours repeat the same ones."""
     label = escape(label)
     if extra:
-        params = {"value": value, **dict(extra)}
+        params = {"value": value, **{key: item for key, item, _ in extra}}
         if selected:
             params["selected"] = True
         return f"<option {_attributes(params)}>{label}</option>"

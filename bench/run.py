@@ -471,7 +471,8 @@ def main(argv=None) -> int:
     if wrk is None:
         print(WRK_ABSENT, file=sys.stderr)
         return 2
-    scales_ok = all(0 < scale <= 10 for scale in (args.scale, args.compare_scale or 1))
+    scales = [args.scale] if args.compare_scale is None else [args.scale, args.compare_scale]
+    scales_ok = all(0 < scale <= 10 for scale in scales)
     if not scales_ok or not 1 <= args.duration <= 120 or not 1 <= args.rounds <= 5:
         print(
             "--scale and --compare-scale must be in ]0, 10], --duration in [1, 120] seconds, "
@@ -479,7 +480,7 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.compare_scale and args.database_url and not args.drop_existing:
+    if args.compare_scale is not None and args.database_url and not args.drop_existing:
         print(
             "--compare-scale refills the database: with --database-url, pass --drop-existing",
             file=sys.stderr,
@@ -488,9 +489,9 @@ def main(argv=None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="cartable-bench-"))
     try:
-        first = measure(Volume.scaled(args.scale), args, wrk, workdir)
-        if args.compare_scale:
-            second = measure(Volume.scaled(args.compare_scale), args, wrk, workdir)
+        first = measure(Volume.scaled(args.scale), args, wrk, workdir / "1")
+        if args.compare_scale is not None:
+            second = measure(Volume.scaled(args.compare_scale), args, wrk, workdir / "2")
             print_comparison(first, second)
     finally:
         if args.keep:
@@ -508,15 +509,17 @@ class Run:
 
 
 def measure(volume: Volume, args, wrk: str, workdir: Path) -> Run:
-    """Fill a fresh database with `volume`, serve it, measure every page, print the table."""
+    """Fill a fresh database with `volume`, serve it, measure every page, print the table.
+
+    `workdir` (created here) holds the SQLite file and waitress's log of this run.
+    """
     from app.clock import today as paris_today
 
     today = paris_today()
     day = bookable_day(today)
-    files = workdir / f"{volume.trips}-trajets"
-    files.mkdir()
+    workdir.mkdir()
     # With --compare-scale and a URL, --drop-existing (required) lets the second volume in.
-    url = prepare_database(args.database_url, args.drop_existing, files)
+    url = prepare_database(args.database_url, args.drop_existing, workdir)
     print(f"Base : {url.split('@')[-1]}")
     started = time.monotonic()
     counts = load_volume(url, volume, today)
@@ -527,7 +530,7 @@ def measure(volume: Volume, args, wrk: str, workdir: Path) -> Run:
     )
 
     port = free_port()
-    server = start_server(url, port, args.threads, files / "waitress.log")
+    server = start_server(url, port, args.threads, workdir / "waitress.log")
     base = f"http://127.0.0.1:{port}"
     pages = [
         ("hello", HELLO, False),
@@ -592,7 +595,7 @@ def scale_differences(first: Run, second: Run) -> list[tuple[str, float, float, 
         if name == "hello":
             continue
         a, b = ratio_to_hello(first, name), ratio_to_hello(second, name)
-        if a is None or b is None:
+        if not a or b is None:  # not measured, or no request answered in the first run
             continue
         rows.append((name, a, b, abs(b - a) / a))
     return rows

@@ -474,6 +474,7 @@ def test_every_rate_limit_counts_posts_only(app):
     # Reads skip the limiter altogether (app/extensions.py): a limit on GET would be ignored.
     manager = limiter.limit_manager
     assert not manager.default_limits and not manager.application_limits
+    assert not manager._blueprint_limits
     declared = [limit for group in manager._decorated_limits.values() for limit in group]
     assert len(declared) >= 8
     assert all(tuple(limit.methods or ()) == ("post",) for limit in declared), declared

@@ -42,3 +42,9 @@ def test_a_page_missing_from_one_run_is_left_out():
     full = _run(1, hello=1000, calendar=150)
     small = _run(0.01, hello=1000)
     assert scale_differences(full, small) == []
+
+
+def test_a_page_without_any_answer_in_the_first_run_is_left_out():
+    full = _run(1, hello=1000, calendar=0)
+    small = _run(0.01, hello=1000, calendar=100)
+    assert scale_differences(full, small) == []

@@ -133,3 +133,23 @@ def test_options_are_escaped_whatever_was_rendered_before(app):
         odd = Choice()
         odd.pick.choices = [SelectChoice("1", "Un", {"data-x": ["a"]})]
         assert str(render_widget(odd.pick, {})) == str(odd.pick())
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ({"disabled": 1}, {"disabled": True}),
+        ({"data-n": False}, {"data-n": 0}),
+        ({"title": Markup("a &amp; b")}, {"title": "a &amp; b"}),
+    ],
+)
+def test_option_attributes_equal_in_value_but_not_in_type_render_as_wtforms(app, first, second):
+    class Choice(Form):
+        pick = SelectField(choices=[])
+
+    with app.test_request_context("/"):
+        for order in ([first, second], [second, first]):
+            for render_kw in order:
+                form = Choice()
+                form.pick.choices = [SelectChoice("1", "Un", dict(render_kw))]
+                assert str(render_widget(form.pick, {})) == str(form.pick()), render_kw

@@ -42,7 +42,7 @@ def _cell(cell: rules.Day, count: int, today: date, calendar_url: str) -> str:
             iso=day.isoformat(),
             current=current,
             number=day.day,
-            label=long_day(day),
+            label=escape(long_day(day)),
         )
     else:
         classes = f"day day-disabled day-{cell.state}" + (" day-today" if is_today else "")
@@ -52,7 +52,7 @@ def _cell(cell: rules.Day, count: int, today: date, calendar_url: str) -> str:
             iso=day.isoformat(),
             current=current,
             number=day.day,
-            label=long_day(day),
+            label=escape(long_day(day)),
             short=escape(cell.short_reason),
         )
     if is_today:
