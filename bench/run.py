@@ -8,7 +8,8 @@ Steps: build a fresh database from the Alembic migrations (SQLite in a temporary
 or `--database-url`), bulk-load the volume, serve `bench.wsgi:app` with waitress in a
 subprocess on a free loopback port, log the benchmark account in to get its session
 cookie, then run `wrk --latency` for a fixed duration against each page and print
-requests per second, p50 and p99 beside the bare `/bench-hello` route of the same process.
+requests per second, p50 and p99 beside the bare `/bench-hello` route of the same process
+(and `/bench-plancher`, the empty logged-in page: see bench/wsgi.py).
 
 Not a test: the goals of issue 3 are printed next to each ratio, nothing fails on them.
 """
@@ -44,6 +45,10 @@ FULL_VOLUME = {"accounts": 2_000, "addresses": 6_000, "trips": 50_000}
 BENCH_EMAIL = "bench@example.fr"
 BENCH_PASSWORD = "Banc-d-essai-2026"  # noqa: S105 - a throwaway account in a throwaway database
 HELLO = "/bench-hello"
+# One browser for the whole run: Flask-Login's session protection ties the session to the
+# user agent, and a different one (urllib's at login, wrk's afterwards) would mark the
+# session non-fresh and rewrite its cookie on every measured request.
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) cartable-bench"
 # Goals of issue 3, as a fraction of the « hello » route's requests per second.
 GOALS = {"home": 0.50, "login": 0.40, "calendar": 0.25, "day": 0.25}
 WRK_ABSENT = (
@@ -345,6 +350,7 @@ def login_cookie(base: str) -> str:
     """Log the benchmark account in as a browser would; returns its `Cookie` header."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(base + "/connexion", timeout=10).read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     if not token:
@@ -368,7 +374,8 @@ def login_cookie(base: str) -> str:
 
 def status_of(url: str, cookie: str | None) -> int:
     opener = urllib.request.build_opener(_NoRedirect)
-    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})  # noqa: S310
+    headers = {"User-Agent": USER_AGENT, **({"Cookie": cookie} if cookie else {})}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310
     try:
         with opener.open(request, timeout=30) as response:
             return response.status
@@ -419,6 +426,8 @@ def run_wrk(wrk: str, url: str, cookie: str | None, args) -> Result:
         f"--duration={args.duration}s",
         "--timeout=10s",
         "--latency",
+        "--header",
+        f"User-Agent: {USER_AGENT}",
     ]
     if cookie:
         command += ["--header", f"Cookie: {cookie}"]
@@ -534,6 +543,7 @@ def measure(volume: Volume, args, wrk: str, workdir: Path) -> Run:
     base = f"http://127.0.0.1:{port}"
     pages = [
         ("hello", HELLO, False),
+        ("floor", "/bench-plancher", True),
         ("home", "/", False),
         ("login", "/connexion", False),
         ("calendar", "/trajets", True),
