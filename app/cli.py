@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from app.cli_support import fail, insurer_or_fail
+from app.cli_support import fail, insurer_or_fail, read_file_or_fail
 from app.clock import today
 from app.demo import load_demo
 from app.embedding.cli import add_insurer_commands
@@ -71,17 +71,9 @@ def insurer_add_command(slug: str, name: str, phone: str | None, origins: tuple[
 
 
 def _read_feed(path: Path) -> bytes:
-    """The file's bytes, refusing a missing, unreadable or oversized file before reading it."""
-    try:
-        if path.is_dir():
-            fail(f"« {path} » est un dossier, pas un fichier CSV.")
-        if path.stat().st_size > MAX_BYTES:
-            fail(too_big_message(MAX_BYTES))
-        return path.read_bytes()
-    except FileNotFoundError:
-        fail(f"Fichier introuvable : « {path} ».")
-    except OSError as error:
-        fail(f"Impossible de lire « {path} » : {error.strerror}.")
+    return read_file_or_fail(
+        path, what="un fichier CSV", max_bytes=MAX_BYTES, too_big=too_big_message(MAX_BYTES)
+    )
 
 
 def _refused(error: RosterImportError) -> None:

@@ -1,4 +1,6 @@
-"""What every command-line command shares: French failures and insurer lookup."""
+"""What every command-line command shares: French failures, file reading, insurer lookup."""
+
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -23,3 +25,21 @@ def insurer_or_fail(slug: str) -> Insurer:
             "« flask --app wsgi insurer add »."
         )
     return insurer
+
+
+def read_file_or_fail(path: Path, *, what: str, max_bytes: int, too_big: str) -> bytes:
+    """The file's bytes, or a French failure for a missing, unreadable or oversized file.
+
+    The size is checked before the file is read whole; `what` names the file expected
+    (« un fichier CSV », « une image »).
+    """
+    try:
+        if path.is_dir():
+            fail(f"« {path} » est un dossier, pas {what}.")
+        if path.stat().st_size > max_bytes:
+            fail(too_big)
+        return path.read_bytes()
+    except FileNotFoundError:
+        fail(f"Fichier introuvable : « {path} ».")
+    except OSError as error:
+        fail(f"Impossible de lire « {path} » : {error.strerror}.")

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.cli_support import fail, insurer_or_fail
+from app.cli_support import fail, insurer_or_fail, read_file_or_fail
 from app.email import public_url
 from app.embedding import rules
 from app.embedding.settings import Changes, update_insurer
@@ -16,17 +16,9 @@ from app.roster.insurers import InsurerError
 
 
 def _read_logo(path: Path) -> bytes:
-    """The file's bytes, refusing a missing or oversized file before reading it whole."""
-    try:
-        if path.is_dir():
-            fail(f"« {path} » est un dossier, pas une image.")
-        if path.stat().st_size > rules.MAX_LOGO_BYTES:
-            fail(rules.LOGO_TOO_BIG_MESSAGE)
-        return path.read_bytes()
-    except FileNotFoundError:
-        fail(f"Fichier introuvable : « {path} ».")
-    except OSError as error:
-        fail(f"Impossible de lire « {path} » : {error.strerror}.")
+    return read_file_or_fail(
+        path, what="une image", max_bytes=rules.MAX_LOGO_BYTES, too_big=rules.LOGO_TOO_BIG_MESSAGE
+    )
 
 
 def _describe(insurer: Insurer) -> None:

@@ -289,15 +289,27 @@ def _refusal(trip: Trip) -> str | None:
     return None
 
 
+def _trip_to_change(trip_id: int):
+    """(account, trip, None), or the trip's page saying why it can no longer change.
+
+    A form sent anyway (a forged or stale POST) gets a 409 with that page.
+    """
+    account = _account()
+    trip = services.trip_or_404(account, trip_id)
+    refusal = _refusal(trip)
+    if refusal is None:
+        return account, trip, None
+    status = 409 if request.method == "POST" else 200
+    return account, trip, _trip_page(trip, error=refusal, status=status)
+
+
 @bp.route("/trajet/<int:trip_id>/modifier", methods=["GET", "POST"])
 @login_required
 def edit(trip_id: int):
     """Change a trip's child, date, hour, addresses or purpose until 48 h before it."""
-    account = _account()
-    trip = services.trip_or_404(account, trip_id)
-    refusal = _refusal(trip)
-    if refusal:
-        return _trip_page(trip, error=refusal, status=409 if request.method == "POST" else 200)
+    account, trip, refused = _trip_to_change(trip_id)
+    if refused:
+        return refused
     member = account.member
     children = services.children_of(member)
     addresses = services.addresses_of(account)
@@ -329,11 +341,9 @@ def edit(trip_id: int):
 @login_required
 def cancel(trip_id: int):
     """Cancel a trip, after confirmation, until 48 h before it."""
-    account = _account()
-    trip = services.trip_or_404(account, trip_id)
-    refusal = _refusal(trip)
-    if refusal:
-        return _trip_page(trip, error=refusal, status=409 if request.method == "POST" else 200)
+    _, trip, refused = _trip_to_change(trip_id)
+    if refused:
+        return refused
     form = CancelTripForm()
     if form.validate_on_submit():
         services.cancel_trip(trip)
