@@ -7,14 +7,15 @@ change deletes every other row of the account.
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import current_app, request, session
-from flask_login import LoginManager, login_user, logout_user
+from flask import abort, current_app, request, session
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Account, AuthEvent, AuthEventKind, UserSession
+from app.models import Account, AuthEvent, AuthEventKind, Member, UserSession
 
 
 def _hash(token: str) -> str:
@@ -30,27 +31,68 @@ def record_event(kind: AuthEventKind, account: Account | None = None) -> None:
     db.session.add(AuthEvent(kind=kind, account_id=account.id if account else None, ip=client_ip()))
 
 
+class MemberRef(NamedTuple):
+    """What a logged-in request knows of the account's member: enough to find the family."""
+
+    id: int
+    insurer_id: int
+    member_number: str
+
+
+class SignedIn(UserMixin):
+    """The identity of a logged-in request, read from two tables without the ORM.
+
+    Every logged-in page loads it, most only need the ids: views that change the account
+    or show more of it load the whole `Account` with `current_account()`.
+    """
+
+    __slots__ = ("id", "member", "current_session_token")
+
+    def __init__(self, account_id: int, member: MemberRef, token: str) -> None:
+        self.id = account_id
+        self.member = member
+        self.current_session_token = token
+
+    def get_id(self) -> str:
+        return self.current_session_token
+
+
 # Built once: every logged-in request runs it, and a prepared statement skips SQLAlchemy's
 # per-call construction and cache-key work.
-_ACCOUNT_OF_SESSION = (
-    sa.select(Account)
+_IDENTITY_OF_SESSION = (
+    sa.select(Account.id, Member.id, Member.insurer_id, Member.member_number)
     .join(UserSession, UserSession.account_id == Account.id)
+    .join(Member, Member.id == Account.member_id)
     .where(UserSession.token_hash == sa.bindparam("token_hash"))
     .where(UserSession.created_at > sa.bindparam("opened_after"))
 )
 
 
-def load_account(token: str) -> Account | None:
-    """Flask-Login's user loader: one query for the session row and its account."""
+def load_account(token: str) -> SignedIn | None:
+    """Flask-Login's user loader: one query for the session row, its account and member."""
     if not token or len(token) > 128:
         return None
     max_age = timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
-    account = db.session.scalar(
-        _ACCOUNT_OF_SESSION,
-        {"token_hash": _hash(token), "opened_after": utcnow() - max_age},
+    row = (
+        db.session.connection()
+        .execute(
+            _IDENTITY_OF_SESSION,
+            {"token_hash": _hash(token), "opened_after": utcnow() - max_age},
+        )
+        .first()
     )
-    if account is not None:
-        account.current_session_token = token
+    if row is None:
+        return None
+    account_id, *member = row
+    return SignedIn(account_id, MemberRef(*member), token)
+
+
+def current_account() -> Account:
+    """The logged-in `Account` itself, for the views that change it or show its details."""
+    account = db.session.get(Account, current_user.id)
+    if account is None:  # deleted by another request since the identity was read
+        abort(404)
+    account.current_session_token = current_user.current_session_token
     return account
 
 

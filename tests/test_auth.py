@@ -673,3 +673,60 @@ def test_hsts_is_sent_when_the_portal_is_served_over_https(make_app, demo):
 
 def test_no_hsts_over_plain_http(client, demo):
     assert "Strict-Transport-Security" not in client.get("/").headers
+
+
+# --- The identity of a logged-in request --------------------------------------------------
+
+
+def test_a_session_ends_8_hours_after_login(client, auth, time_machine):
+    login_time = datetime.now(ZoneInfo("Europe/Paris")).replace(microsecond=0)  # demo: today
+    time_machine.move_to(login_time, tick=False)
+    auth.sophie()
+    time_machine.move_to(login_time + timedelta(hours=7, minutes=59), tick=False)
+    assert client.get("/mon-espace/").status_code == 200
+    time_machine.move_to(login_time + timedelta(hours=8, minutes=1), tick=False)
+    response = client.get("/mon-espace/")
+    assert response.status_code == 302
+    assert response.location.startswith("/connexion")
+
+
+@pytest.mark.parametrize("url", ["/trajets", "/adresses/", "/faq"])
+def test_pages_that_only_read_never_load_the_account_secrets(client, auth, count_queries, url):
+    """A page that needs only who is logged in reads ids, not the password hash or e-mail."""
+    auth.sophie()
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    assert counter.statements
+    assert not any("password_hash" in statement for statement in counter.statements)
+
+
+def test_the_identity_holds_the_ids_of_the_account_and_its_member(app, client, auth):
+    from flask_login import current_user
+
+    from app.auth_session import MemberRef, SignedIn
+
+    auth.sophie()
+    with client:
+        client.get("/trajets")
+        identity = current_user._get_current_object()
+        assert isinstance(identity, SignedIn)
+        with app.app_context():
+            account = db.session.scalar(
+                sa.select(Account).where(Account.email == "sophie.martin@example.fr")
+            )
+            expected = MemberRef(account.member.id, account.member.insurer_id, "AB123456")
+            assert identity.id == account.id
+        assert identity.member == expected
+
+
+def test_current_account_is_a_404_once_the_account_is_gone(app):
+    from werkzeug.exceptions import NotFound
+
+    from app.auth_session import MemberRef, SignedIn, current_account
+
+    with app.test_request_context():
+        from flask_login import login_user
+
+        login_user(SignedIn(987_654, MemberRef(1, 1, "ZZ000000"), "jeton"))
+        with pytest.raises(NotFound):
+            current_account()

@@ -14,7 +14,12 @@ from app.auth import rules, services
 from app.auth.passwords import hash_password, verify_password
 from app.auth.routes import EMAIL_TAKEN
 from app.auth.tokens import Purpose, TokenError, read_token
-from app.auth_session import end_all_sessions, end_other_sessions, record_event
+from app.auth_session import (
+    current_account,
+    end_all_sessions,
+    end_other_sessions,
+    record_event,
+)
 from app.clock import today, utcnow
 from app.extensions import db, limiter
 from app.models import AuthEventKind
@@ -23,10 +28,6 @@ WRONG_PASSWORD = "Le mot de passe saisi n'est pas le bon."
 PASSWORD_NEEDED_FOR_EMAIL = (
     "Pour changer d'adresse e-mail, saisissez votre mot de passe actuel (le bon)."
 )
-
-
-def _account():
-    return current_user._get_current_object()
 
 
 def account_limit_key() -> str:
@@ -38,7 +39,7 @@ def account_limit_key() -> str:
 @login_required
 def index():
     """« Mon Espace »: my account, my family, and what I can do from here."""
-    account = _account()
+    account = current_account()
     return render_template(
         "account/index.html",
         account=account,
@@ -54,7 +55,7 @@ def index():
 @limiter.limit("10 per 10 minutes", key_func=account_limit_key, methods=["POST"])
 def edit():
     """« Modifier »: e-mail (confirmed again before it replaces the current one) and phone."""
-    account = _account()
+    account = current_account()
     form = EditAccountForm(obj=account)
     if form.validate_on_submit():
         new_email = form.email.data
@@ -123,7 +124,7 @@ def confirm_email(token: str):
 @limiter.limit("5 per 10 minutes", key_func=account_limit_key, methods=["POST"])
 def change_password():
     """« Mot de Passe »: the current one first, then the new one; other sessions end."""
-    account = _account()
+    account = current_account()
     member = account.member
     form = ChangePasswordForm(personal=[member.first_name, member.last_name, member.member_number])
     if form.validate_on_submit():
@@ -149,7 +150,7 @@ def change_password():
 @login_required
 def export():
     """« Télécharger mes données »: a JSON file of everything held about the account."""
-    data = export_account(_account())
+    data = export_account(current_account())
     body = json.dumps(data, ensure_ascii=False, indent=2)
     return Response(
         body,
@@ -163,7 +164,7 @@ def export():
 @limiter.limit("5 per 10 minutes", key_func=account_limit_key, methods=["POST"])
 def delete():
     """« Supprimer mon compte », after the password is typed again."""
-    account = _account()
+    account = current_account()
     form = DeleteAccountForm()
     if form.validate_on_submit():
         if not verify_password(account.password_hash, form.password.data):

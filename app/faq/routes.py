@@ -57,7 +57,7 @@ def assistance_insurer() -> Insurer | None:
     """The mutuelle whose assistance to suggest: the member's, else the one whose context
     (iframe) the visit is in, else the only one served; None for the general advice."""
     if current_user.is_authenticated:
-        return current_user.member.insurer
+        return db.session.get(Insurer, current_user.member.insurer_id)
     insurer = current_insurer()  # loaded once per request: the CSP header needs it anyway
     if insurer is not None:
         return insurer

@@ -4,9 +4,9 @@ import io
 from datetime import UTC
 
 from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
-from app.auth_session import client_ip
+from app.auth_session import client_ip, current_account
 from app.clock import PARIS, today
 from app.models import DocumentAction
 from app.reimbursements import bp, rules, services, storage
@@ -16,10 +16,6 @@ from app.security import accepts_uploads, frame_ancestors
 # Only types a browser shows safely are opened in the page; anything else is downloaded.
 INLINE_MEDIA_TYPES = frozenset(rules.ACCEPTED_MEDIA_TYPES)
 DOCUMENT_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors {}"
-
-
-def _account():
-    return current_user._get_current_object()
 
 
 def _local(stored):
@@ -42,7 +38,7 @@ def helpers():
 @login_required
 def index():
     """« Mes remboursements »: my requests and their status."""
-    account = _account()
+    account = current_account()
     return render_template(
         "reimbursements/index.html",
         requests=services.requests_of(account),
@@ -56,7 +52,7 @@ def index():
 @accepts_uploads
 def new():
     """« Nouvelle demande »: expense, amount, IBAN and documents for one assistance file."""
-    account = _account()
+    account = current_account()
     files = services.assistance_files_of(account)
     if not files:
         return render_template("reimbursements/no_file.html", insurer=account.member.insurer)
@@ -92,7 +88,7 @@ def new():
 @login_required
 def detail(number: str):
     """One request: what was declared, its documents and its status history."""
-    reimbursement = services.request_of(_account(), number) or abort(404)
+    reimbursement = services.request_of(current_account(), number) or abort(404)
     return render_template("reimbursements/detail.html", reimbursement=reimbursement)
 
 
@@ -101,7 +97,7 @@ def detail(number: str):
 @accepts_uploads
 def complete(number: str):
     """« Compléter ma demande »: more documents, while the request is Reçue or En cours."""
-    account = _account()
+    account = current_account()
     reimbursement = services.request_of(account, number, lock=True) or abort(404)
     if not reimbursement.status.accepts_documents:
         flash(
@@ -119,7 +115,7 @@ def complete(number: str):
 
 
 def _serve(number: str, document_id: int, action: DocumentAction):
-    account = _account()
+    account = current_account()
     document = services.document_of(account, number, document_id) or abort(404)
     path = storage.path_of(document)
     try:

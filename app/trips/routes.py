@@ -30,6 +30,7 @@ def french_dates():
 
 
 def _account():
+    """The logged-in identity: ids of the account and its member, no ORM object."""
     return current_user._get_current_object()
 
 
