@@ -1,0 +1,37 @@
+"""Parts of the layout rendered once and kept: the header's navigation and the footer's links.
+
+Every page renders them, and they change only with the application's root path and whether
+someone is logged in. The one per-session value in them, the logout form's CSRF token, is
+rendered as a placeholder and put in place on each page (escaped), so a kept fragment never
+holds anybody's token.
+"""
+
+from flask import current_app, render_template, request
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
+
+_CACHE_KEY = "cartable_layout_fragments"
+# A character no template writes, so that splitting on it finds only the placeholder.
+TOKEN_SLOT = "\x00csrf-token\x00"  # noqa: S105 - a placeholder, not a secret
+# A bound, should a server ever hand out many application roots.
+_CACHE_SIZE = 64
+
+
+def layout_fragment(template: str, **values: bool | int | str | None) -> Markup:
+    """`template` rendered with `values` (kept per root), with this session's CSRF token."""
+    key = (request.script_root, template, tuple(sorted(values.items())))
+    cache = current_app.extensions[_CACHE_KEY]
+    parts = cache.get(key)
+    if parts is None:
+        parts = render_template(template, csrf_slot=TOKEN_SLOT, **values).split(TOKEN_SLOT)
+        if len(cache) < _CACHE_SIZE:
+            cache[key] = parts
+    # The parts come from an autoescaped template; the token is escaped here.
+    if len(parts) == 1:
+        return Markup(parts[0])  # noqa: S704
+    return Markup(str(escape(generate_csrf())).join(parts))  # noqa: S704
+
+
+def init_app(app) -> None:
+    app.extensions[_CACHE_KEY] = {}
+    app.jinja_env.globals["layout_fragment"] = layout_fragment

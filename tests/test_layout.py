@@ -1,0 +1,66 @@
+"""The layout's kept fragments: navigation and footer links, with each session's own token."""
+
+import pytest
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from app import layout
+from tests.conftest import CSRF_PATTERN
+
+
+def test_logged_out_navigation_offers_the_login_and_no_form(app):
+    with app.test_request_context("/"):
+        nav = layout.layout_fragment("_site_nav.html", authenticated=False)
+    assert isinstance(nav, Markup)
+    assert '<a class="button" href="/connexion">Connexion</a>' in nav
+    assert "csrf_token" not in nav and "Déconnexion" not in nav
+
+
+def test_logged_in_navigation_holds_this_sessions_token_and_the_kept_one_none(app):
+    with app.test_request_context("/"):
+        nav = layout.layout_fragment("_site_nav.html", authenticated=True)
+        token = generate_csrf()
+    assert CSRF_PATTERN.findall(nav) == [token]
+    for text in ('href="/trajets">Mes trajets</a>', 'action="/deconnexion"', "Mon Espace"):
+        assert text in nav
+    kept = app.extensions["cartable_layout_fragments"][
+        ("", "_site_nav.html", (("authenticated", True),))
+    ]
+    assert len(kept) == 2 and token not in "".join(kept)
+    with app.test_request_context("/"):
+        other = layout.layout_fragment("_site_nav.html", authenticated=True)
+        assert CSRF_PATTERN.findall(other) == [generate_csrf()] != [token]
+
+
+def test_a_token_is_escaped_where_it_is_put(app, monkeypatch):
+    monkeypatch.setattr(layout, "generate_csrf", lambda: '"><script>')
+    with app.test_request_context("/"):
+        nav = layout.layout_fragment("_site_nav.html", authenticated=True)
+    assert 'value="&#34;&gt;&lt;script&gt;"' in nav and "<script>" not in nav
+
+
+def test_fragments_follow_the_application_root(app):
+    with app.test_request_context("/", base_url="http://localhost/portail"):
+        footer = layout.layout_fragment("_footer_links.html")
+    with app.test_request_context("/"):
+        assert layout.layout_fragment("_footer_links.html") != footer
+    assert 'href="/portail/faq"' in footer
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_pages_show_the_fragments(client, auth, logged_in):
+    if logged_in:
+        auth.sophie()
+    page = client.get("/faq").get_data(as_text=True)
+    assert '<nav aria-label="Navigation principale">' in page
+    assert 'href="/infos/cookies">Cookies</a>' in page
+    assert ("Déconnexion" in page) is logged_in
+    assert "\x00" not in page
+
+
+def test_kept_fragments_are_bounded(app, monkeypatch):
+    monkeypatch.setattr(layout, "_CACHE_SIZE", 1)
+    with app.test_request_context("/"):
+        layout.layout_fragment("_footer_links.html")
+        layout.layout_fragment("_site_nav.html", authenticated=False)
+    assert len(app.extensions["cartable_layout_fragments"]) == 1
