@@ -273,6 +273,36 @@ def test_post_without_csrf_token_is_refused(app, client, demo):
     assert accounts(app) == []
 
 
+def test_a_session_shows_one_csrf_token_that_keeps_working(app, client, auth, other_client):
+    """The signed token is kept per session: every page shows it, and forms accept it."""
+    from app import security
+
+    auth.sophie()
+    first = CSRF_PATTERN.findall(text(client.get("/trajets")))
+    later = CSRF_PATTERN.findall(text(client.get("/adresses/ajouter")))
+    assert len(set(first + later)) == 1
+    assert "&" not in first[0] and "<" not in first[0]
+    auth.karim(other_client)
+    assert CSRF_PATTERN.findall(text(other_client.get("/trajets")))[0] != first[0]
+    # Signed again once the kept tokens were emptied: the same session, the same raw token.
+    security._signed_csrf_tokens.clear()
+    again = CSRF_PATTERN.findall(text(client.get("/trajets")))[0]
+    for token in (first[0], again):
+        response = client.post("/adresses/ajouter", data={"csrf_token": token, "label": ""})
+        assert response.status_code == 200, token  # the form's own error, not a CSRF 400
+
+
+def test_kept_csrf_tokens_are_bounded(app, client, auth, monkeypatch):
+    from app import security
+
+    monkeypatch.setattr(security, "SIGNED_CSRF_TOKENS_KEPT", 2)
+    security._signed_csrf_tokens.clear()
+    security._signed_csrf_tokens.update({("s", "a"): "x", ("s", "b"): "y"})
+    auth.sophie()
+    client.get("/trajets")
+    assert len(security._signed_csrf_tokens) == 1
+
+
 # --- Confirmation -------------------------------------------------------------------------
 
 
