@@ -1,6 +1,9 @@
 """Every Flask extension object, bound to the application in `create_app`."""
 
 import sqlite3
+from collections.abc import Callable
+from functools import wraps
+from typing import NamedTuple
 
 from flask import request
 from flask_limiter import Limiter
@@ -47,6 +50,42 @@ def _reading_is_never_limited() -> bool:
     that each declared limit names POST only, so no read limit can be silently skipped.
     """
     return request.method in SAFE_METHODS
+
+
+class PostLimit(NamedTuple):
+    """A rate limit on a view's form posts (see `limit_posts`)."""
+
+    value: str | Callable[[], str]
+    key_func: Callable[[], str] | None = None
+    deduct_when: Callable | None = None
+
+
+def limit_posts(*limits: PostLimit | str):
+    """Rate limits on a view's form posts; its reads go straight to the view.
+
+    The request filter above already spares reads the limiter's middleware, but a view
+    decorated with `limiter.limit` still runs the limiter's checks on every GET: this keeps
+    the login and sign-up pages as light as any other read.
+    """
+
+    def decorate(view):
+        limited = view
+        for limit in reversed(limits):
+            limit = PostLimit(limit) if isinstance(limit, str) else limit
+            limited = limiter.limit(
+                limit.value,
+                key_func=limit.key_func,
+                deduct_when=limit.deduct_when,
+                methods=["POST"],
+            )(limited)
+
+        @wraps(view)
+        def dispatch(*args, **kwargs):
+            return (view if request.method in SAFE_METHODS else limited)(*args, **kwargs)
+
+        return dispatch
+
+    return decorate
 
 
 @event.listens_for(Engine, "connect")

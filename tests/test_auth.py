@@ -510,6 +510,27 @@ def test_every_rate_limit_counts_posts_only(app):
     assert all(tuple(limit.methods or ()) == ("post",) for limit in declared), declared
 
 
+def test_limited_views_skip_the_limiter_on_reads_and_check_each_post_once(
+    client, auth, monkeypatch
+):
+    checks = []
+    original = limiter._check_request_limit
+
+    def counting(*args, **kwargs):
+        checks.append(kwargs.get("in_middleware", True))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(limiter, "_check_request_limit", counting)
+    for url in ("/connexion", "/inscription", "/mot-de-passe-oublie"):
+        assert client.get(url).status_code == 200
+    assert False not in checks  # no view-level check on a read
+    checks.clear()
+    auth.create_account()
+    checks.clear()
+    auth.login(password="Mauvais2026!")
+    assert checks.count(False) == 1
+
+
 def test_reading_pages_is_never_limited_even_after_a_blocked_login(client, auth):
     auth.create_account()
     for _ in range(5):

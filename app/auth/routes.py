@@ -14,7 +14,7 @@ from app.auth.tokens import Purpose, TokenError, read_token
 from app.auth_session import end_all_sessions, end_session, record_event, start_session
 from app.clock import utcnow
 from app.embedding import context as embedding
-from app.extensions import db, limiter
+from app.extensions import PostLimit, db, limit_posts
 from app.models import Account, AuthEventKind
 
 MATCH_FAILED = (
@@ -53,7 +53,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/inscription", methods=["GET", "POST"])
-@limiter.limit("10 per 10 minutes", methods=["POST"])
+@limit_posts("10 per 10 minutes")
 def register():
     """Create an account from the insurance card, then e-mail the confirmation link."""
     if current_user.is_authenticated:
@@ -115,7 +115,7 @@ def confirm(token: str):
 
 
 @bp.route("/inscription/renvoyer-confirmation", methods=["GET", "POST"])
-@limiter.limit("5 per 10 minutes", methods=["POST"])
+@limit_posts("5 per 10 minutes")
 def resend_confirmation():
     """Send the confirmation link again; the answer never tells whether the account exists."""
     form = EmailRequestForm()
@@ -128,16 +128,13 @@ def resend_confirmation():
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
-    methods=["POST"],
-    deduct_when=_failed_attempt,
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_limit_key,
-    methods=["POST"],
-    deduct_when=_failed_attempt,
+@limit_posts(
+    PostLimit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], deduct_when=_failed_attempt),
+    PostLimit(
+        lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+        key_func=_account_limit_key,
+        deduct_when=_failed_attempt,
+    ),
 )
 def login():
     """Log in with e-mail and password; one message for every kind of failure."""
@@ -178,7 +175,7 @@ def logout():
 
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
-@limiter.limit("5 per 10 minutes", methods=["POST"])
+@limit_posts("5 per 10 minutes")
 def forgot_password():
     """Ask for a reset link; the answer is the same whether or not the account exists."""
     form = EmailRequestForm()
