@@ -178,6 +178,55 @@ def test_calendar_links_selectable_days_and_explains_the_others(client, sophie):
     assert '<span class="day-mark">Aujourd\'hui</span>' in page
 
 
+def _trip_counts_shown(page: str) -> list[str]:
+    return re.findall(r'<span class="day-trips">([^<]+)</span>', page)
+
+
+def test_calendar_content_is_kept_by_what_it_shows_and_never_crosses_accounts(
+    app, client, other_client, auth, sophie, frozen_clock
+):
+    """The content is kept, keyed on every value it shows: another account or a new trip
+    gets its own, and so does the next day (« Aujourd'hui » moves)."""
+    from app.trips.routes import _calendar_body
+
+    _calendar_body.cache_clear()
+    first = text(client.get("/trajets"))
+    assert text(client.get("/trajets")) == first
+    assert _calendar_body.cache_info().hits == 1
+    assert _trip_counts_shown(first) == []
+
+    ids = sophie
+    add_trip(
+        app,
+        SOPHIE,
+        child_id(app, "Maxime"),
+        DAY,
+        time(8, 30),
+        ids["Maison"],
+        ids["École Jules Ferry"],
+    )
+    with_trip = text(client.get("/trajets"))
+    assert _trip_counts_shown(with_trip) == ["1 trajet"]
+
+    auth.karim(other_client)
+    karim = text(other_client.get("/trajets"))
+    assert _trip_counts_shown(karim) == []
+    assert "Sophie" not in karim
+
+    frozen_clock.move_to(NOW + timedelta(days=1), tick=False)
+    auth.login()  # sessions last 8 h
+    tomorrow = text(client.get("/trajets"))
+    assert re.search(r'aria-current="date"><span class="day-number">19</span>', tomorrow)
+    assert not re.search(r'aria-current="date"><span class="day-number">18</span>', tomorrow)
+
+
+def test_calendar_content_follows_the_application_root(app, client, sophie):
+    page = text(client.get("/trajets", base_url="http://localhost/portail"))
+    assert 'href="/portail/trajets/2026-05-20"' in page
+    assert 'href="/trajets/2026-05-20"' not in page
+    assert 'href="/trajets/2026-05-20"' in text(client.get("/trajets"))
+
+
 def test_month_name_opens_the_list_of_months(client, sophie):
     page = text(client.get("/trajets"))
     picker = re.search(r'<details class="month-picker">(.*?)</details>', page, re.S).group(1)

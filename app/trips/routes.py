@@ -1,9 +1,12 @@
 """« Mes trajets »: the month calendar, the day page, the list, change and cancellation."""
 
 from datetime import date
+from functools import lru_cache
+from typing import NamedTuple
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from app import clock
 from app.models import Trip, TripPurpose
@@ -16,6 +19,8 @@ from app.trips.french import HELPERS, long_day, month_name
 DAYS_HELP_SLUG = "jours-non-selectionnables"
 # How many months the month list offers, from the current one.
 MONTH_LIST_LENGTH = 12
+# About 12 kB each.
+CALENDAR_BODIES_KEPT = 256
 LOCKED_MESSAGE = (
     "Ce trajet a lieu dans moins de 48 heures : il a été envoyé au transporteur et ne peut "
     "plus être modifié ni annulé."
@@ -62,20 +67,37 @@ def _next_open_month(year, month, now, covers) -> tuple[int, int] | None:
     return None
 
 
-def _outside_help(member, year, month, now, covers) -> dict:
-    """The FAQ's two possibilities when the day or month shown has nothing to choose.
+class OutsideHelp(NamedTuple):
+    """The FAQ's two possibilities when the day or month shown has nothing to choose."""
 
-    With no guarantee at all on the file, only the assistance can help.
-    """
+    phone: str | None
+    no_guarantee: bool
+    guarantees_over: bool
+    next_month_url: str | None
+    next_month_name: str
+    faq_link: str | None
+
+
+def _outside_help(member, year, month, now, covers) -> OutsideHelp:
+    """What the parent can do; with no guarantee at all on the file, only the assistance."""
     next_month = _next_open_month(year, month, now, covers) or rules.add_months(year, month, 1)
-    return {
-        "phone": services.assistance_phone(member),
-        "no_guarantee": not covers,
-        "guarantees_over": bool(covers) and all(cover.ends_on < now.date() for cover in covers),
-        "next_month_url": _month_url(*next_month),
-        "next_month_name": month_name(*next_month),
-        "faq_link": _faq_link(),
-    }
+    return OutsideHelp(
+        phone=services.assistance_phone(member),
+        no_guarantee=not covers,
+        guarantees_over=bool(covers) and all(cover.ends_on < now.date() for cover in covers),
+        next_month_url=_month_url(*next_month),
+        next_month_name=month_name(*next_month),
+        faq_link=_faq_link(),
+    )
+
+
+class MonthItem(NamedTuple):
+    """A month of the month list opened from the month's name."""
+
+    name: str
+    url: str | None
+    current: bool
+    open: bool
 
 
 @bp.get("")
@@ -93,37 +115,66 @@ def calendar():
     year, month = shown
     base = url_for("trips.calendar")
     covers = services.covers_of(account.member)
-    days = rules.month_days(year, month, now, covers)
+    days = tuple(rules.month_days(year, month, now, covers))
     counts = services.trip_counts(account, days[0].day, days[-1].day)
-
     months = []
     for delta in range(MONTH_LIST_LENGTH):
         item = rules.add_months(now.year, now.month, delta)
-        months.append(
-            {
-                "name": month_name(*item),
-                "url": _month_url(*item, base),
-                "current": item == shown,
-                "open": rules.month_has_selectable_day(*item, now, covers),
-            }
-        )
-    open_days = any(day.selectable for day in days)
+        is_open = rules.month_has_selectable_day(*item, now, covers)
+        months.append(MonthItem(month_name(*item), _month_url(*item, base), item == shown, is_open))
     # Nothing to choose in a month that is not over yet: say what the parent can do.
-    stuck = not open_days and (year, month) >= (now.year, now.month)
-    return render_template(
-        "trips/calendar.html",
+    stuck = not any(day.selectable for day in days) and (year, month) >= (now.year, now.month)
+    body = _calendar_body(
+        CalendarView(
+            calendar_url=base,
+            year=year,
+            month=month,
+            today=now.date(),
+            days=days,
+            counts=tuple(sorted(counts.items())),
+            months=tuple(months),
+            help=_outside_help(account.member, year, month, now, covers) if stuck else None,
+            faq_link=_faq_link(),
+        )
+    )
+    return render_template("trips/calendar.html", year=year, month=month, body=body)
+
+
+class CalendarView(NamedTuple):
+    """Everything the calendar's content shows; equal views give the same HTML."""
+
+    calendar_url: str  # carries the application's root
+    year: int
+    month: int
+    today: date
+    days: tuple[rules.Day, ...]
+    counts: tuple[tuple[date, int], ...]  # live trips per day, for the days that have some
+    months: tuple[MonthItem, ...]
+    help: OutsideHelp | None
+    faq_link: str | None
+
+
+# Rendered calendar contents, kept by view: the same parent coming back to a month, or
+# parents with the same guarantees and no trips in it, see the same HTML. Nothing in it is
+# read from elsewhere than its key, which names no account.
+@lru_cache(maxsize=CALENDAR_BODIES_KEPT)
+def _calendar_body(view: CalendarView) -> Markup:
+    year, month, base = view.year, view.month, view.calendar_url
+    previous, following = rules.add_months(year, month, -1), rules.add_months(year, month, 1)
+    html = render_template(
+        "trips/_calendar_body.html",
         year=year,
         month=month,
-        rows=calendar_rows(days, counts, now.date(), base),
-        months=months,
-        previous_url=_month_url(*rules.add_months(year, month, -1), base),
-        previous_name=month_name(*rules.add_months(year, month, -1)),
-        next_url=_month_url(*rules.add_months(year, month, 1), base),
-        next_name=month_name(*rules.add_months(year, month, 1)),
-        open_days=open_days,
-        help=_outside_help(account.member, year, month, now, covers) if stuck else None,
-        faq_link=_faq_link(),
+        rows=calendar_rows(list(view.days), dict(view.counts), view.today, base),
+        months=view.months,
+        previous_url=_month_url(*previous, base),
+        previous_name=month_name(*previous),
+        next_url=_month_url(*following, base),
+        next_name=month_name(*following),
+        help=view.help,
+        faq_link=view.faq_link,
     )
+    return Markup(html)  # noqa: S704 - rendered by an autoescaped template
 
 
 def _booking(form: TripForm, day: date) -> rules.Booking:
