@@ -23,9 +23,19 @@ def layout_fragment(template: str, **values: bool | int | str | None) -> Markup:
     cache = current_app.extensions[_CACHE_KEY]
     parts = cache.get(key)
     if parts is None:
-        parts = render_template(template, csrf_slot=TOKEN_SLOT, **values).split(TOKEN_SLOT)
+        parts = with_token_slot(render_template(template, csrf_slot=TOKEN_SLOT, **values))
         if len(cache) < _CACHE_SIZE:
             cache[key] = parts
+    return fill_token_slot(parts)
+
+
+def with_token_slot(html: str) -> tuple[str, ...]:
+    """HTML rendered with `TOKEN_SLOT` for the CSRF token, cut where the token goes."""
+    return tuple(html.split(TOKEN_SLOT))
+
+
+def fill_token_slot(parts: tuple[str, ...]) -> Markup:
+    """The HTML again, with this session's CSRF token (escaped) where the slot was."""
     # The parts come from an autoescaped template; the token is escaped here.
     if len(parts) == 1:
         return Markup(parts[0])  # noqa: S704

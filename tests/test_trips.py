@@ -16,7 +16,7 @@ from app.clock import PARIS
 from app.extensions import db
 from app.models import Account, Address, AddressKind, Member, Trip, TripPurpose
 from app.trips import rules, services
-from tests.conftest import csrf_token, submit
+from tests.conftest import CSRF_PATTERN, Auth, csrf_token, submit
 
 NOW = datetime(2026, 5, 18, 10, 0, tzinfo=PARIS)
 DAY = date(2026, 5, 21)  # Thursday: the FAQ's example day
@@ -362,6 +362,52 @@ def test_day_page_shows_the_form_with_its_labels(client, sophie):
     assert ">Lina</option>" not in page
     assert '<option value="ecole">École</option>' in page
     assert '<option value="examen">Examen</option>' in page
+
+
+def _trip_form_token(page: str) -> str:
+    form = page[page.index('<form method="post" class="stacked"') :]
+    return CSRF_PATTERN.search(form).group(1)
+
+
+def test_day_content_is_kept_with_each_sessions_own_token(app, client, sophie, frozen_clock):
+    """Two browsers of the same account share the kept content, each with its own token;
+    a new trip, or its lock 48 h before, gives new content."""
+    from app.trips.routes import _blank_day_body
+
+    _blank_day_body.cache_clear()
+    first = text(client.get(DAY_URL))
+    second_browser = app.test_client()
+    Auth(app, second_browser).login()
+    other = text(second_browser.get(DAY_URL))
+    assert _blank_day_body.cache_info().hits == 1
+    tokens = {_trip_form_token(first), _trip_form_token(other)}
+    assert len(tokens) == 2 and "\x00" not in first + other
+    assert CSRF_PATTERN.findall(first) == [_trip_form_token(first)] * 2
+
+    maxime = child_id(app, "Maxime")
+    booked = submit(
+        client, DAY_URL, form(maxime, "08:30", sophie["Maison"], sophie["École Jules Ferry"])
+    )
+    assert booked.status_code == 302
+    page = text(second_browser.get(DAY_URL))
+    assert re.search(r'<tr id="trajet-\d+">', page) and "Maxime" in page
+    assert "Envoyé au transporteur" not in page
+
+    frozen_clock.move_to(NOW + timedelta(hours=23), tick=False)  # 47 h 30 before the trip
+    Auth(app, second_browser).login()  # sessions last 8 h
+    locked = text(second_browser.get(DAY_URL))
+    assert "Envoyé au transporteur" in locked
+
+
+def test_a_sent_form_with_errors_is_never_kept(app, client, sophie):
+    from app.trips.routes import _blank_day_body
+
+    _blank_day_body.cache_clear()
+    page = text(submit(client, DAY_URL, {"child": "", "hour": "99:99"}))
+    assert field_error(page, "hour") is not None
+    # Only the blank form's content, from the GET that gave the token, is kept.
+    assert _blank_day_body.cache_info().currsize == 1
+    assert field_error(text(client.get(DAY_URL)), "hour") is None
 
 
 def test_hours_less_than_48_hours_ahead_are_disabled_on_a_partly_open_day(client, sophie):

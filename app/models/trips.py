@@ -81,8 +81,13 @@ class Address(db.Model):
 
     @property
     def one_line(self) -> str:
-        parts = [self.street, self.complement, f"{self.postal_code} {self.city}"]
-        return ", ".join(part for part in parts if part)
+        return address_line(self.street, self.complement, self.postal_code, self.city)
+
+
+def address_line(street: str, complement: str | None, postal_code: str, city: str) -> str:
+    """« 12 rue des Lilas, Bâtiment B, 75011 Paris »: an address on one line."""
+    parts = [street, complement, f"{postal_code} {city}"]
+    return ", ".join(part for part in parts if part)
 
 
 class Trip(db.Model):

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from app import clock
+from app.layout import TOKEN_SLOT, fill_token_slot, with_token_slot
 from app.models import Trip, TripPurpose
 from app.trips import bp, rules, services
 from app.trips.calendar_grid import calendar_rows
@@ -21,6 +22,8 @@ DAYS_HELP_SLUG = "jours-non-selectionnables"
 MONTH_LIST_LENGTH = 12
 # About 12 kB each.
 CALENDAR_BODIES_KEPT = 256
+# About 10 kB each.
+DAY_BODIES_KEPT = 256
 LOCKED_MESSAGE = (
     "Ce trajet a lieu dans moins de 48 heures : il a été envoyé au transporteur et ne peut "
     "plus être modifié ni annulé."
@@ -211,6 +214,77 @@ def _describe(trip: Trip) -> str:
     )
 
 
+class BookingChoices(NamedTuple):
+    """What « Ajouter un trajet » offers on a day that can be booked."""
+
+    children: tuple[services.Child, ...]
+    addresses: tuple[services.AddressChoice, ...]
+    too_soon: tuple  # hours listed but disabled: less than 48 h ahead
+    first_hour: object  # the first bookable hour (a time), None when none is left
+    addresses_url: str | None
+
+
+class DayView(NamedTuple):
+    """Everything the day page's content shows; equal views give the same HTML."""
+
+    month_url: str | None  # carries the application's root
+    day: date
+    status: rules.Day
+    trips: tuple[services.DayTrip, ...]
+    locked: tuple[bool, ...]  # for each trip: sent to the transporter
+    help: OutsideHelp | None = None
+    booking: BookingChoices | None = None
+
+
+def _render_day_body(view: DayView, form: TripForm | None) -> str:
+    locked = dict(zip((trip.id for trip in view.trips), view.locked, strict=True))
+    choices = view.booking
+    return render_template(
+        "trips/_day_body.html",
+        day=view.day,
+        status=view.status,
+        trips=view.trips,
+        locked=lambda trip: locked[trip.id],
+        month_url=view.month_url,
+        help=view.help,
+        form=form,
+        children=choices.children if choices else (),
+        addresses=choices.addresses if choices else (),
+        addresses_url=choices.addresses_url if choices else None,
+        first_hour=choices.first_hour if choices else None,
+        earliest_hour=rules.FIRST_HOUR,
+    )
+
+
+# The content of day pages with a blank form, kept by view with the CSRF token left out: a
+# parent coming back to a day sees it again. Nothing in it is read from elsewhere than its
+# key, which names no account.
+@lru_cache(maxsize=DAY_BODIES_KEPT)
+def _blank_day_body(view: DayView) -> tuple[str, ...]:
+    form = None
+    if view.booking is not None:
+        choices = view.booking
+        form = TripForm(
+            formdata=None,
+            children=choices.children,
+            addresses=choices.addresses,
+            disabled_hours=choices.too_soon,
+        )
+        if "csrf_token" in form:  # absent where CSRF is switched off
+            form.csrf_token.current_token = TOKEN_SLOT
+    return with_token_slot(_render_day_body(view, form))
+
+
+def _day_page(view: DayView, form: TripForm | None = None):
+    """The day page: a sent form with its errors, or the kept content with this session's
+    CSRF token."""
+    if form is None:
+        body = fill_token_slot(_blank_day_body(view))
+    else:
+        body = Markup(_render_day_body(view, form))  # noqa: S704 - an autoescaped template
+    return render_template("trips/day.html", day=view.day, body=body)
+
+
 @bp.route("/<day_text>", methods=["GET", "POST"])
 @login_required
 def day(day_text: str):
@@ -224,17 +298,17 @@ def day(day_text: str):
     covers = services.covers_of(member)
     status = rules.day_status(day, now, covers)
     trips = services.trips_of_day(account, day)
-    context = {
-        "day": day,
-        "status": status,
-        "trips": trips,
-        "locked": lambda trip: rules.is_locked(now, trip.trip_date, trip.trip_time),
-        "month_url": _month_url(day.year, day.month),
-    }
+    view = DayView(
+        month_url=_month_url(day.year, day.month),
+        day=day,
+        status=status,
+        trips=tuple(trips),
+        locked=tuple(rules.is_locked(now, trip.trip_date, trip.trip_time) for trip in trips),
+    )
     if not status.selectable:
         if status.state is rules.DayState.OUTSIDE_GUARANTEE:
-            context["help"] = _outside_help(member, day.year, day.month, now, covers)
-        return render_template("trips/day.html", form=None, **context)
+            view = view._replace(help=_outside_help(member, day.year, day.month, now, covers))
+        return _day_page(view)
 
     children = services.children_of(member)
     addresses = services.addresses_of(account)
@@ -243,15 +317,19 @@ def day(day_text: str):
         bookable = list(rules.HOURS)
     else:
         bookable = rules.bookable_hours(now, day)
-    too_soon = [hour for hour in rules.HOURS if hour not in bookable]
-    form = TripForm(children=children, addresses=addresses, disabled_hours=too_soon)
-    context.update(
-        children=children,
-        addresses=addresses,
-        addresses_url=_addresses_url(),
-        first_hour=bookable[0] if bookable else None,
-        earliest_hour=rules.FIRST_HOUR,
+    too_soon = tuple(hour for hour in rules.HOURS if hour not in bookable)
+    view = view._replace(
+        booking=BookingChoices(
+            children=tuple(children),
+            addresses=tuple(addresses),
+            too_soon=too_soon,
+            first_hour=bookable[0] if bookable else None,
+            addresses_url=_addresses_url(),
+        )
     )
+    if request.method != "POST":
+        return _day_page(view)
+    form = TripForm(children=children, addresses=addresses, disabled_hours=too_soon)
     if form.validate_on_submit():
         booking = _booking(form, day)
         for trip in trips:
@@ -277,7 +355,7 @@ def day(day_text: str):
                 anchor = f"#trajet-{saved.trip.id}"
                 return redirect(url_for("trips.day", day_text=day.isoformat()) + anchor)
         _show_problems(form, problems)
-    return render_template("trips/day.html", form=form, **context)
+    return _day_page(view, form)
 
 
 @bp.get("/mes-trajets")

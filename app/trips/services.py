@@ -1,7 +1,7 @@
 """What the trip pages read and write, each in one query whatever the number of trips."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -21,7 +21,9 @@ from app.models import (
     Member,
     Quality,
     Trip,
+    TripPurpose,
 )
+from app.models.trips import address_line
 from app.trips import rules
 
 # The queries every calendar and day page runs are built once, with bound parameters:
@@ -129,14 +131,70 @@ def _trips_query(account: Account | None = None):
     )
 
 
-_TRIPS_OF_DAY = _trips_query().where(
-    Trip.trip_date == sa.bindparam("day"), Trip.cancelled_at.is_(None)
+class Place(NamedTuple):
+    label: str
+    one_line: str
+
+
+class DayTrip(NamedTuple):
+    """A live trip as the day page shows and checks it: plain values, no ORM object."""
+
+    id: int
+    account_id: int
+    child_id: int
+    trip_date: date
+    trip_time: time
+    purpose: TripPurpose
+    from_address_id: int
+    to_address_id: int
+    child: Child
+    from_address: Place
+    to_address: Place
+
+
+def _place_columns(address) -> list:
+    return [address.label, address.street, address.complement, address.postal_code, address.city]
+
+
+_ORIGIN, _DESTINATION = aliased(Address), aliased(Address)
+_TRIPS_OF_DAY = (
+    sa.select(
+        Trip.id,
+        Trip.account_id,
+        Trip.child_id,
+        Trip.trip_date,
+        Trip.trip_time,
+        Trip.purpose,
+        Trip.from_address_id,
+        Trip.to_address_id,
+        Member.first_name,
+        *_place_columns(_ORIGIN),
+        *_place_columns(_DESTINATION),
+    )
+    .join(Member, Trip.child_id == Member.id)
+    .join(_ORIGIN, Trip.from_address_id == _ORIGIN.id)
+    .join(_DESTINATION, Trip.to_address_id == _DESTINATION.id)
+    .where(
+        Trip.account_id == sa.bindparam("account_id"),
+        Trip.trip_date == sa.bindparam("day"),
+        Trip.cancelled_at.is_(None),
+    )
+    .order_by(Trip.trip_time, Member.first_name)
 )
 
 
-def trips_of_day(account: Account, day: date) -> list[Trip]:
-    """The live trips of one day."""
-    return list(db.session.scalars(_TRIPS_OF_DAY, {"account_id": account.id, "day": day}))
+def trips_of_day(account: Account, day: date) -> list[DayTrip]:
+    """The live trips of one day, with their child and both addresses (one query)."""
+    rows = db.session.connection().execute(_TRIPS_OF_DAY, {"account_id": account.id, "day": day})
+    return [
+        DayTrip(
+            *row[:8],
+            child=Child(row.child_id, row.first_name),
+            from_address=Place(row[9], address_line(*row[10:14])),
+            to_address=Place(row[14], address_line(*row[15:19])),
+        )
+        for row in rows
+    ]
 
 
 def all_trips(account: Account) -> list[Trip]:
