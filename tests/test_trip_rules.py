@@ -226,6 +226,43 @@ def test_month_days_and_weeks(frozen):
     assert not rules.month_has_selectable_day(2026, 4, now, GUARANTEE)
 
 
+# Guarantees that start or end near a month's edge, on a Sunday, a holiday, or one day long.
+EDGE_COVERS = [
+    (),
+    GUARANTEE,
+    (Cover(SCHOOL, date(2026, 3, 29), date(2026, 3, 29)),),  # a Sunday (DST change)
+    (Cover(SCHOOL, date(2026, 10, 31), date(2026, 11, 1)),),  # Saturday, All Saints' Day
+    (Cover(EXAM, date(2026, 7, 14), date(2026, 7, 15)),),
+    (
+        Cover(SCHOOL, date(2026, 2, 27), date(2026, 3, 2)),
+        Cover(EXAM, date(2026, 12, 31), date(2027, 1, 4)),
+    ),
+]
+
+
+@pytest.mark.parametrize("covers", EDGE_COVERS)
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 2, 25, 23, 59, tzinfo=PARIS),
+        datetime(2026, 3, 27, 20, 1, tzinfo=PARIS),  # the spring DST weekend
+        datetime(2026, 3, 28, 19, 59, tzinfo=PARIS),
+        datetime(2026, 7, 12, 0, 0, tzinfo=PARIS),
+        datetime(2026, 10, 24, 21, 0, tzinfo=PARIS),  # the autumn DST weekend
+        datetime(2026, 10, 28, 20, 0, tzinfo=PARIS),
+        datetime(2026, 12, 28, 12, 0, tzinfo=PARIS),
+    ],
+)
+def test_month_has_selectable_day_agrees_with_every_day_of_the_month(now, covers):
+    """Months clear of the 48 h delay are answered from the covers alone (and kept): the
+    answer is the one every day of the month gives."""
+    for delta in range(-1, 13):
+        year, month = rules.add_months(now.year, now.month, delta)
+        days = rules.month_days(year, month, now, covers)
+        expected = any(day.selectable for day in days)
+        assert rules.month_has_selectable_day(year, month, now, covers) is expected, (year, month)
+
+
 def test_hours_list_runs_from_6_to_20_every_quarter_hour():
     assert rules.HOURS[0] == time(6, 0)
     assert rules.HOURS[-1] == time(20, 0)

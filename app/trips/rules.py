@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 import holidays
 
@@ -99,9 +100,12 @@ class Cover:
         return self.starts_on <= day <= self.ends_on
 
 
-@dataclass(frozen=True)
-class Day:
-    """A calendar day with its state; `reason` is the full sentence when it is disabled."""
+class Day(NamedTuple):
+    """A calendar day with its state; `reason` is the full sentence when it is disabled.
+
+    A named tuple: a month builds some 35 of them per calendar page, and the kept calendar
+    contents are looked up by them (tuple hashing and comparison run in C).
+    """
 
     day: date
     state: DayState
@@ -223,6 +227,24 @@ def month_weeks(days: list[Day]) -> list[list[Day | None]]:
 def month_has_selectable_day(year: int, month: int, now: datetime, covers: Iterable[Cover]) -> bool:
     """Whether a month offers at least one day to choose (cheap: only covered days are tried)."""
     covers = tuple(covers)
+    if date(year, month, 1) >= now.date() + CLEAR_OF_DELAY:
+        return _later_month_has_selectable_day(year, month, covers)
+    return _has_selectable_day(year, month, now, covers)
+
+
+# A day this far ahead is clear of the 48 h delay whatever the hour now (even across a
+# daylight-saving change): from today at 23:59 to that day at 20:00 is over 68 h.
+CLEAR_OF_DELAY = timedelta(days=3)
+
+
+@lru_cache(maxsize=1024)
+def _later_month_has_selectable_day(year: int, month: int, covers: tuple[Cover, ...]) -> bool:
+    """For a month clear of the delay, the answer depends on the covers only: kept."""
+    start = datetime.combine(date(year, month, 1) - CLEAR_OF_DELAY, time(0), PARIS)
+    return _has_selectable_day(year, month, start, covers)
+
+
+def _has_selectable_day(year: int, month: int, now: datetime, covers: tuple[Cover, ...]) -> bool:
     first = date(year, month, 1)
     last = date(year, month, calendar.monthrange(year, month)[1])
     for cover in covers:
