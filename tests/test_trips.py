@@ -898,3 +898,29 @@ def test_pages_run_the_same_queries_with_1_or_500_trips(app, client, sophie, cou
         assert client.get(url).status_code == 200
     assert many.count == few.count, many.statements
     assert few.count <= 6, few.statements
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "trips/_calendar_body.html",
+        "trips/_day_body.html",
+        "trips/_nav.html",
+        "trips/_outside_help.html",
+        "trips/_trips_table.html",
+    ],
+)
+def test_kept_contents_read_nothing_of_the_request_or_the_visitor(app, template):
+    """The calendar and day contents are kept by view and may serve another account: their
+    templates (and what they include; of _form.html, only `field` and `form_errors`) read
+    only what the view passes, never the request, the session, the visitor or the insurer
+    in context."""
+    from jinja2 import Environment, meta
+
+    # No globals: every name is reported. Only parsed, never rendered.
+    bare = Environment(loader=app.jinja_env.loader, autoescape=True)
+    source = bare.loader.get_source(bare, template)[0]
+    names = meta.find_undeclared_variables(bare.parse(source))
+    assert "post_button" not in source  # the macro of _form.html that writes a CSRF token
+    visitor = {"current_user", "request", "session", "g", "config", "embedding", "csrf_token"}
+    assert not names & (visitor | {"get_flashed_messages", "layout_fragment"}), names
