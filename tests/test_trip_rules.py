@@ -1,6 +1,6 @@
 """Trip rules with a frozen clock: 48 h delay across DST, guarantees, Sundays, holidays."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -416,3 +416,20 @@ def test_parse_month(text, expected):
 )
 def test_parse_hour(text, expected):
     assert rules.parse_hour(text) == expected
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 3, 27, 7, 10, tzinfo=PARIS),  # the day after tomorrow is the DST Sunday
+        datetime(2026, 3, 27, 15, 0, tzinfo=PARIS),
+        datetime(2026, 10, 23, 12, 5, tzinfo=PARIS),
+        datetime(2026, 5, 18, 19, 59, tzinfo=PARIS),
+    ],
+)
+def test_bookable_hours_are_always_the_last_ones_of_the_list(now):
+    """The day page disables the first hours of the list only (it relies on it)."""
+    for days_ahead in range(4):
+        day = now.date() + timedelta(days=days_ahead)
+        bookable = rules.bookable_hours(now, day)
+        assert bookable == list(rules.HOURS[len(rules.HOURS) - len(bookable) :]), day

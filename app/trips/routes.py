@@ -312,12 +312,13 @@ def day(day_text: str):
 
     children = services.children_of(member)
     addresses = services.addresses_of(account)
-    # Later hours of a day are further ahead: when the first is far enough, all are.
+    # Later hours of a day are further ahead: when the first is far enough, all are, and
+    # the hours still bookable are always the last ones of the list.
     if rules.far_enough(now, day, rules.HOURS[0]):
         bookable = list(rules.HOURS)
     else:
         bookable = rules.bookable_hours(now, day)
-    too_soon = tuple(hour for hour in rules.HOURS if hour not in bookable)
+    too_soon = tuple(rules.HOURS[: len(rules.HOURS) - len(bookable)])
     view = view._replace(
         booking=BookingChoices(
             children=tuple(children),
