@@ -187,12 +187,12 @@ def test_calendar_content_is_kept_by_what_it_shows_and_never_crosses_accounts(
 ):
     """The content is kept, keyed on every value it shows: another account or a new trip
     gets its own, and so does the next day (« Aujourd'hui » moves)."""
-    from app.trips.routes import _calendar_body
+    from app.trips.contents import calendar_body
 
-    _calendar_body.cache_clear()
+    calendar_body.cache_clear()
     first = text(client.get("/trajets"))
     assert text(client.get("/trajets")) == first
-    assert _calendar_body.cache_info().hits == 1
+    assert calendar_body.cache_info().hits == 1
     assert _trip_counts_shown(first) == []
 
     ids = sophie
@@ -372,14 +372,14 @@ def _trip_form_token(page: str) -> str:
 def test_day_content_is_kept_with_each_sessions_own_token(app, client, sophie, frozen_clock):
     """Two browsers of the same account share the kept content, each with its own token;
     a new trip, or its lock 48 h before, gives new content."""
-    from app.trips.routes import _blank_day_body
+    from app.trips.contents import blank_day_body
 
-    _blank_day_body.cache_clear()
+    blank_day_body.cache_clear()
     first = text(client.get(DAY_URL))
     second_browser = app.test_client()
     Auth(app, second_browser).login()
     other = text(second_browser.get(DAY_URL))
-    assert _blank_day_body.cache_info().hits == 1
+    assert blank_day_body.cache_info().hits == 1
     tokens = {_trip_form_token(first), _trip_form_token(other)}
     assert len(tokens) == 2 and "\x00" not in first + other
     assert CSRF_PATTERN.findall(first) == [_trip_form_token(first)] * 2
@@ -400,13 +400,13 @@ def test_day_content_is_kept_with_each_sessions_own_token(app, client, sophie, f
 
 
 def test_a_sent_form_with_errors_is_never_kept(app, client, sophie):
-    from app.trips.routes import _blank_day_body
+    from app.trips.contents import blank_day_body
 
-    _blank_day_body.cache_clear()
+    blank_day_body.cache_clear()
     page = text(submit(client, DAY_URL, {"child": "", "hour": "99:99"}))
     assert field_error(page, "hour") is not None
     # Only the blank form's content, from the GET that gave the token, is kept.
-    assert _blank_day_body.cache_info().currsize == 1
+    assert blank_day_body.cache_info().currsize == 1
     assert field_error(text(client.get(DAY_URL)), "hour") is None
 
 

@@ -1,18 +1,26 @@
 """« Mes trajets »: the month calendar, the day page, the list, change and cancellation."""
 
 from datetime import date
-from functools import lru_cache
-from typing import NamedTuple
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from app import clock
-from app.layout import TOKEN_SLOT, fill_token_slot, with_token_slot
+from app.layout import fill_token_slot
 from app.models import Trip, TripPurpose
 from app.trips import bp, rules, services
-from app.trips.calendar_grid import calendar_rows
+from app.trips.contents import (
+    BookingChoices,
+    CalendarView,
+    DayView,
+    MonthItem,
+    OutsideHelp,
+    blank_day_body,
+    calendar_body,
+    month_url,
+    render_day_body,
+)
 from app.trips.forms import CancelTripForm, EditTripForm, TripForm
 from app.trips.french import HELPERS, long_day, month_name
 
@@ -20,10 +28,6 @@ from app.trips.french import HELPERS, long_day, month_name
 DAYS_HELP_SLUG = "jours-non-selectionnables"
 # How many months the month list offers, from the current one.
 MONTH_LIST_LENGTH = 12
-# About 12 kB each.
-CALENDAR_BODIES_KEPT = 256
-# About 10 kB each.
-DAY_BODIES_KEPT = 256
 LOCKED_MESSAGE = (
     "Ce trajet a lieu dans moins de 48 heures : il a été envoyé au transporteur et ne peut "
     "plus être modifié ni annulé."
@@ -54,13 +58,6 @@ def _addresses_url() -> str | None:
     return None
 
 
-def _month_url(year: int, month: int, base: str | None = None) -> str | None:
-    """The calendar of a month; `base` (the calendar's URL) spares a url_for per link."""
-    if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
-        return None
-    return f"{base or url_for('trips.calendar')}?mois={year:04d}-{month:02d}"
-
-
 def _next_open_month(year, month, now, covers) -> tuple[int, int] | None:
     """The first month after this one with a day to choose, if any in the next months."""
     for delta in range(1, MONTH_LIST_LENGTH + 1):
@@ -70,17 +67,6 @@ def _next_open_month(year, month, now, covers) -> tuple[int, int] | None:
     return None
 
 
-class OutsideHelp(NamedTuple):
-    """The FAQ's two possibilities when the day or month shown has nothing to choose."""
-
-    phone: str | None
-    no_guarantee: bool
-    guarantees_over: bool
-    next_month_url: str | None
-    next_month_name: str
-    faq_link: str | None
-
-
 def _outside_help(member, year, month, now, covers) -> OutsideHelp:
     """What the parent can do; with no guarantee at all on the file, only the assistance."""
     next_month = _next_open_month(year, month, now, covers) or rules.add_months(year, month, 1)
@@ -88,19 +74,10 @@ def _outside_help(member, year, month, now, covers) -> OutsideHelp:
         phone=services.assistance_phone(member),
         no_guarantee=not covers,
         guarantees_over=bool(covers) and all(cover.ends_on < now.date() for cover in covers),
-        next_month_url=_month_url(*next_month),
+        next_month_url=month_url(*next_month),
         next_month_name=month_name(*next_month),
         faq_link=_faq_link(),
     )
-
-
-class MonthItem(NamedTuple):
-    """A month of the month list opened from the month's name."""
-
-    name: str
-    url: str | None
-    current: bool
-    open: bool
 
 
 @bp.get("")
@@ -124,10 +101,10 @@ def calendar():
     for delta in range(MONTH_LIST_LENGTH):
         item = rules.add_months(now.year, now.month, delta)
         is_open = rules.month_has_selectable_day(*item, now, covers)
-        months.append(MonthItem(month_name(*item), _month_url(*item, base), item == shown, is_open))
+        months.append(MonthItem(month_name(*item), month_url(*item, base), item == shown, is_open))
     # Nothing to choose in a month that is not over yet: say what the parent can do.
     stuck = not any(day.selectable for day in days) and (year, month) >= (now.year, now.month)
-    body = _calendar_body(
+    body = calendar_body(
         CalendarView(
             calendar_url=base,
             year=year,
@@ -141,43 +118,6 @@ def calendar():
         )
     )
     return render_template("trips/calendar.html", year=year, month=month, body=body)
-
-
-class CalendarView(NamedTuple):
-    """Everything the calendar's content shows; equal views give the same HTML."""
-
-    calendar_url: str  # carries the application's root
-    year: int
-    month: int
-    today: date
-    days: tuple[rules.Day, ...]
-    counts: tuple[tuple[date, int], ...]  # live trips per day, for the days that have some
-    months: tuple[MonthItem, ...]
-    help: OutsideHelp | None
-    faq_link: str | None
-
-
-# Rendered calendar contents, kept by view: the same parent coming back to a month, or
-# parents with the same guarantees and no trips in it, see the same HTML. Nothing in it is
-# read from elsewhere than its key, which names no account.
-@lru_cache(maxsize=CALENDAR_BODIES_KEPT)
-def _calendar_body(view: CalendarView) -> Markup:
-    year, month, base = view.year, view.month, view.calendar_url
-    previous, following = rules.add_months(year, month, -1), rules.add_months(year, month, 1)
-    html = render_template(
-        "trips/_calendar_body.html",
-        year=year,
-        month=month,
-        rows=calendar_rows(list(view.days), dict(view.counts), view.today, base),
-        months=view.months,
-        previous_url=_month_url(*previous, base),
-        previous_name=month_name(*previous),
-        next_url=_month_url(*following, base),
-        next_name=month_name(*following),
-        help=view.help,
-        faq_link=view.faq_link,
-    )
-    return Markup(html)  # noqa: S704 - rendered by an autoescaped template
 
 
 def _booking(form: TripForm, day: date) -> rules.Booking:
@@ -214,74 +154,13 @@ def _describe(trip: Trip) -> str:
     )
 
 
-class BookingChoices(NamedTuple):
-    """What « Ajouter un trajet » offers on a day that can be booked."""
-
-    children: tuple[services.Child, ...]
-    addresses: tuple[services.AddressChoice, ...]
-    too_soon: tuple  # hours listed but disabled: less than 48 h ahead
-    first_hour: object  # the first bookable hour (a time), None when none is left
-    addresses_url: str | None
-
-
-class DayView(NamedTuple):
-    """Everything the day page's content shows; equal views give the same HTML."""
-
-    month_url: str | None  # carries the application's root
-    day: date
-    status: rules.Day
-    trips: tuple[services.DayTrip, ...]
-    locked: tuple[bool, ...]  # for each trip: sent to the transporter
-    help: OutsideHelp | None = None
-    booking: BookingChoices | None = None
-
-
-def _render_day_body(view: DayView, form: TripForm | None) -> str:
-    locked = dict(zip((trip.id for trip in view.trips), view.locked, strict=True))
-    choices = view.booking
-    return render_template(
-        "trips/_day_body.html",
-        day=view.day,
-        status=view.status,
-        trips=view.trips,
-        locked=lambda trip: locked[trip.id],
-        month_url=view.month_url,
-        help=view.help,
-        form=form,
-        children=choices.children if choices else (),
-        addresses=choices.addresses if choices else (),
-        addresses_url=choices.addresses_url if choices else None,
-        first_hour=choices.first_hour if choices else None,
-        earliest_hour=rules.FIRST_HOUR,
-    )
-
-
-# The content of day pages with a blank form, kept by view with the CSRF token left out: a
-# parent coming back to a day sees it again. Nothing in it is read from elsewhere than its
-# key, which names no account.
-@lru_cache(maxsize=DAY_BODIES_KEPT)
-def _blank_day_body(view: DayView) -> tuple[str, ...]:
-    form = None
-    if view.booking is not None:
-        choices = view.booking
-        form = TripForm(
-            formdata=None,
-            children=choices.children,
-            addresses=choices.addresses,
-            disabled_hours=choices.too_soon,
-        )
-        if "csrf_token" in form:  # absent where CSRF is switched off
-            form.csrf_token.current_token = TOKEN_SLOT
-    return with_token_slot(_render_day_body(view, form))
-
-
 def _day_page(view: DayView, form: TripForm | None = None):
     """The day page: a sent form with its errors, or the kept content with this session's
     CSRF token."""
     if form is None:
-        body = fill_token_slot(_blank_day_body(view))
+        body = fill_token_slot(blank_day_body(view))
     else:
-        body = Markup(_render_day_body(view, form))  # noqa: S704 - an autoescaped template
+        body = Markup(render_day_body(view, form))  # noqa: S704 - an autoescaped template
     return render_template("trips/day.html", day=view.day, body=body)
 
 
@@ -299,7 +178,7 @@ def day(day_text: str):
     status = rules.day_status(day, now, covers)
     trips = services.trips_of_day(account, day)
     view = DayView(
-        month_url=_month_url(day.year, day.month),
+        month_url=month_url(day.year, day.month),
         day=day,
         status=status,
         trips=tuple(trips),
