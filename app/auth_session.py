@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import abort, current_app, request, session
+from flask import abort, current_app, g, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from app.clock import utcnow
@@ -45,8 +45,6 @@ class SignedIn(UserMixin):
     Every logged-in page loads it, most only need the ids: views that change the account
     or show more of it load the whole `Account` with `current_account()`.
     """
-
-    __slots__ = ("id", "member", "current_session_token")
 
     def __init__(self, account_id: int, member: MemberRef, token: str) -> None:
         self.id = account_id
@@ -119,7 +117,7 @@ def start_session(account: Account) -> None:
     record_event(AuthEventKind.LOGIN, account)
     db.session.commit()
     # A new session identifier on login: whatever the cookie held before is dropped.
-    session.clear()
+    forget_session()
     session.permanent = True
     account.current_session_token = token
     login_user(account)
@@ -133,7 +131,13 @@ def end_session(account: Account) -> None:
     record_event(AuthEventKind.LOGOUT, account)
     db.session.commit()
     logout_user()
+    forget_session()
+
+
+def forget_session() -> None:
+    """Empty the session cookie, and the CSRF token this request signed from it."""
     session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
 def end_other_sessions(account: Account) -> None:

@@ -24,7 +24,8 @@ def layout_fragment(template: str, **values: bool | int | str | None) -> Markup:
     parts = cache.get(key)
     if parts is None:
         parts = with_token_slot(render_template(template, csrf_slot=TOKEN_SLOT, **values))
-        if len(cache) < _CACHE_SIZE:
+        # Nothing is kept while templates reload (development): an edit shows at once.
+        if len(cache) < _CACHE_SIZE and not current_app.jinja_env.auto_reload:
             cache[key] = parts
     return fill_token_slot(parts)
 

@@ -83,13 +83,19 @@ SIGNED_CSRF_TOKENS_KEPT = 10_000
 
 def reuse_signed_csrf_token() -> None:
     """Give Flask-WTF this session's signed token, signed once (on a request with a cookie)."""
-    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+    config = current_app.config
+    if config["SESSION_COOKIE_NAME"] not in request.cookies:
         return
-    field_name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    # Only a token that never expires may be kept; with CSRF off there is none to give.
+    if config.get("WTF_CSRF_TIME_LIMIT", 3600) is not None or not config.get(
+        "WTF_CSRF_ENABLED", True
+    ):
+        return
+    field_name = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     raw = session.get(field_name)
     if not isinstance(raw, str):
         return
-    secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
     key = (secret, raw)
     token = _signed_csrf_tokens.get(key)
     if token is None:

@@ -11,7 +11,7 @@ from app.auth.routes import EMAIL_TAKEN, LOGIN_FAILED, MATCH_FAILED, MEMBER_HAS_
 from app.auth.tokens import EXPIRED_MESSAGE, USED_MESSAGE
 from app.extensions import db, limiter
 from app.models import Account, AuthEvent, AuthEventKind, Insurer
-from tests.conftest import CSRF_PATTERN, DEFAULT_PASSWORD, submit
+from tests.conftest import CSRF_PATTERN, DEFAULT_PASSWORD, Auth, submit
 
 SOPHIE = {
     "member_number": "AB123456",
@@ -781,3 +781,28 @@ def test_current_account_is_a_404_once_the_account_is_gone(app):
         login_user(SignedIn(987_654, MemberRef(1, 1, "ZZ000000"), "jeton"))
         with pytest.raises(NotFound):
             current_account()
+
+
+def test_tokens_that_expire_are_signed_on_each_page_not_kept(make_app, demo):
+    from app import security
+
+    timed = make_app(WTF_CSRF_TIME_LIMIT=3600)
+    browser = timed.test_client()
+    Auth(timed, browser).sophie()
+    security._signed_csrf_tokens.clear()
+    assert CSRF_PATTERN.search(browser.get("/trajets").get_data(as_text=True))
+    assert security._signed_csrf_tokens == {}
+
+
+def test_forgetting_the_session_forgets_the_token_signed_from_it(app):
+    from flask import g, session
+    from flask_wtf.csrf import generate_csrf
+
+    from app.auth_session import forget_session
+
+    with app.test_request_context("/"):
+        generate_csrf()
+        assert "csrf_token" in g and "csrf_token" in session
+        forget_session()
+        assert "csrf_token" not in g and "csrf_token" not in session
+        assert generate_csrf() and session["csrf_token"]  # a new pair, consistent

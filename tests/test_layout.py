@@ -64,3 +64,10 @@ def test_kept_fragments_are_bounded(app, monkeypatch):
         layout.layout_fragment("_footer_links.html")
         layout.layout_fragment("_site_nav.html", authenticated=False)
     assert len(app.extensions["cartable_layout_fragments"]) == 1
+
+
+def test_nothing_is_kept_while_templates_reload(make_app):
+    developing = make_app(TEMPLATES_AUTO_RELOAD=True)
+    with developing.test_request_context("/"):
+        layout.layout_fragment("_footer_links.html")
+    assert developing.extensions["cartable_layout_fragments"] == {}

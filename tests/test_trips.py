@@ -16,7 +16,7 @@ from app.clock import PARIS
 from app.extensions import db
 from app.models import Account, Address, AddressKind, Member, Trip, TripPurpose
 from app.trips import rules, services
-from tests.conftest import CSRF_PATTERN, Auth, csrf_token, submit
+from tests.conftest import CSRF_PATTERN, DEFAULT_PASSWORD, Auth, csrf_token, submit
 
 NOW = datetime(2026, 5, 18, 10, 0, tzinfo=PARIS)
 DAY = date(2026, 5, 21)  # Thursday: the FAQ's example day
@@ -187,9 +187,9 @@ def test_calendar_content_is_kept_by_what_it_shows_and_never_crosses_accounts(
 ):
     """The content is kept, keyed on every value it shows: another account or a new trip
     gets its own, and so does the next day (« Aujourd'hui » moves)."""
-    from app.trips.contents import calendar_body
+    from app.trips.contents import kept_contents
 
-    calendar_body.cache_clear()
+    calendar_body = kept_contents(app).calendar
     first = text(client.get("/trajets"))
     assert text(client.get("/trajets")) == first
     assert calendar_body.cache_info().hits == 1
@@ -372,9 +372,9 @@ def _trip_form_token(page: str) -> str:
 def test_day_content_is_kept_with_each_sessions_own_token(app, client, sophie, frozen_clock):
     """Two browsers of the same account share the kept content, each with its own token;
     a new trip, or its lock 48 h before, gives new content."""
-    from app.trips.contents import blank_day_body
+    from app.trips.contents import kept_contents
 
-    blank_day_body.cache_clear()
+    blank_day_body = kept_contents(app).day
     first = text(client.get(DAY_URL))
     second_browser = app.test_client()
     Auth(app, second_browser).login()
@@ -400,9 +400,9 @@ def test_day_content_is_kept_with_each_sessions_own_token(app, client, sophie, f
 
 
 def test_a_sent_form_with_errors_is_never_kept(app, client, sophie):
-    from app.trips.contents import blank_day_body
+    from app.trips.contents import kept_contents
 
-    blank_day_body.cache_clear()
+    blank_day_body = kept_contents(app).day
     page = text(submit(client, DAY_URL, {"child": "", "hour": "99:99"}))
     assert field_error(page, "hour") is not None
     # Only the blank form's content, from the GET that gave the token, is kept.
@@ -924,3 +924,26 @@ def test_kept_contents_read_nothing_of_the_request_or_the_visitor(app, template)
     assert "post_button" not in source  # the macro of _form.html that writes a CSRF token
     visitor = {"current_user", "request", "session", "g", "config", "embedding", "csrf_token"}
     assert not names & (visitor | {"get_flashed_messages", "layout_fragment"}), names
+
+
+def test_each_application_keeps_its_own_contents(app, client, sophie, make_app):
+    """An application without CSRF (another process's settings, in tests) never hands its
+    form, without a token, to one that checks tokens."""
+    from app.trips.contents import kept_contents
+
+    no_csrf = make_app(WTF_CSRF_ENABLED=False)
+    other = no_csrf.test_client()
+    login = {"email": SOPHIE, "password": DEFAULT_PASSWORD}
+    assert other.post("/connexion", data=login).status_code == 302
+    assert "csrf_token" not in text(other.get(DAY_URL)).split('class="stacked"')[1]
+    page = text(client.get(DAY_URL))
+    assert _trip_form_token(page)
+    assert kept_contents(app) is not kept_contents(no_csrf)
+
+
+def test_nothing_is_kept_while_templates_reload(make_app, demo):
+    from app.trips.contents import kept_contents
+
+    developing = make_app(TEMPLATES_AUTO_RELOAD=True)
+    assert kept_contents(developing).calendar.cache_parameters()["maxsize"] == 0
+    assert kept_contents(developing).day.cache_parameters()["maxsize"] == 0

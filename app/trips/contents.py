@@ -6,14 +6,16 @@ choices of its form. Equal views give the same HTML, so a rendered content is ke
 LRU) under its view: the same parent coming back to a month or a day, or parents in the
 same situation, get it without rendering. A view names no account, and the templates read
 nothing but the view (tests/test_trips.py checks them); the day page's CSRF token is left
-out of what is kept and put in for each session (app/layout.py).
+out of what is kept and put in for each session (app/layout.py). Each application keeps its
+own contents, since its templates and settings (CSRF on or off) made them.
 """
 
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
-from flask import render_template, url_for
+from flask import Flask, current_app, render_template, url_for
 from markupsafe import Markup
 
 from app.layout import TOKEN_SLOT, with_token_slot
@@ -69,8 +71,12 @@ class CalendarView(NamedTuple):
     faq_link: str | None
 
 
-@lru_cache(maxsize=CALENDAR_BODIES_KEPT)
 def calendar_body(view: CalendarView) -> Markup:
+    """The calendar's content for this view, kept."""
+    return kept_contents(current_app).calendar(view)
+
+
+def _render_calendar_body(view: CalendarView) -> Markup:
     year, month, base = view.year, view.month, view.calendar_url
     previous, following = rules.add_months(year, month, -1), rules.add_months(year, month, 1)
     html = render_template(
@@ -131,8 +137,13 @@ def render_day_body(view: DayView, form: TripForm | None) -> str:
     )
 
 
-@lru_cache(maxsize=DAY_BODIES_KEPT)
 def blank_day_body(view: DayView) -> tuple[str, ...]:
+    """The day page's content with a blank form for this view, kept, cut where the CSRF
+    token goes (`app.layout.fill_token_slot` puts the session's in)."""
+    return kept_contents(current_app).day(view)
+
+
+def _render_blank_day_body(view: DayView) -> tuple[str, ...]:
     form = None
     if view.booking is not None:
         choices = view.booking
@@ -145,3 +156,29 @@ def blank_day_body(view: DayView) -> tuple[str, ...]:
         if "csrf_token" in form:  # absent where CSRF is switched off
             form.csrf_token.current_token = TOKEN_SLOT
     return with_token_slot(render_day_body(view, form))
+
+
+class KeptContents(NamedTuple):
+    """One application's kept contents (its templates and settings made them)."""
+
+    calendar: Callable[[CalendarView], Markup]
+    day: Callable[[DayView], tuple[str, ...]]
+
+
+_EXTENSION_KEY = "cartable_trip_contents"
+
+
+def kept_contents(app: Flask) -> KeptContents:
+    """The application's LRUs, made on first use; nothing is kept while templates reload
+    (development), so that a template edit shows at once."""
+    kept = app.extensions.get(_EXTENSION_KEY)
+    if kept is None:
+        reloading = app.jinja_env.auto_reload
+        kept = KeptContents(
+            calendar=lru_cache(maxsize=0 if reloading else CALENDAR_BODIES_KEPT)(
+                _render_calendar_body
+            ),
+            day=lru_cache(maxsize=0 if reloading else DAY_BODIES_KEPT)(_render_blank_day_body),
+        )
+        app.extensions[_EXTENSION_KEY] = kept
+    return kept
