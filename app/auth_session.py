@@ -6,7 +6,7 @@ change deletes every other row of the account.
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -15,7 +15,16 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Account, AuthEvent, AuthEventKind, Member, UserSession
+from app.models import (
+    Account,
+    AssistanceFile,
+    AuthEvent,
+    AuthEventKind,
+    Guarantee,
+    GuaranteeKind,
+    Member,
+    UserSession,
+)
 
 
 def _hash(token: str) -> str:
@@ -31,16 +40,25 @@ def record_event(kind: AuthEventKind, account: Account | None = None) -> None:
     db.session.add(AuthEvent(kind=kind, account_id=account.id if account else None, ip=client_ip()))
 
 
+class GuaranteePeriod(NamedTuple):
+    kind: GuaranteeKind
+    starts_on: date
+    ends_on: date
+
+
 class MemberRef(NamedTuple):
-    """What a logged-in request knows of the account's member: enough to find the family."""
+    """What a logged-in request knows of the account's member: the keys of the family, and
+    the guarantees of its assistance files (what the member may book), read with the
+    identity since the trip pages need them on every view."""
 
     id: int
     insurer_id: int
     member_number: str
+    guarantees: tuple[GuaranteePeriod, ...] = ()
 
 
 class SignedIn(UserMixin):
-    """The identity of a logged-in request, read from two tables without the ORM.
+    """The identity of a logged-in request, read in one query without the ORM.
 
     Every logged-in page loads it, most only need the ids: views that change the account
     or show more of it load the whole `Account` with `current_account()`.
@@ -56,33 +74,55 @@ class SignedIn(UserMixin):
 
 
 # Built once: every logged-in request runs it, and a prepared statement skips SQLAlchemy's
-# per-call construction and cache-key work.
+# per-call construction and cache-key work. A row per guarantee of the member's assistance
+# files (one row with no guarantee when there is none): one query, where a second one for
+# the guarantees would cost each trip page a round trip.
 _IDENTITY_OF_SESSION = (
-    sa.select(Account.id, Member.id, Member.insurer_id, Member.member_number)
+    sa.select(
+        Account.id,
+        Member.id,
+        Member.insurer_id,
+        Member.member_number,
+        Guarantee.kind,
+        Guarantee.starts_on,
+        Guarantee.ends_on,
+    )
     .join(UserSession, UserSession.account_id == Account.id)
     .join(Member, Member.id == Account.member_id)
+    .outerjoin(
+        AssistanceFile,
+        sa.and_(
+            AssistanceFile.insurer_id == Member.insurer_id,
+            AssistanceFile.member_number == Member.member_number,
+        ),
+    )
+    .outerjoin(Guarantee, Guarantee.assistance_file_id == AssistanceFile.id)
     .where(UserSession.token_hash == sa.bindparam("token_hash"))
     .where(UserSession.created_at > sa.bindparam("opened_after"))
+    .order_by(Guarantee.starts_on, Guarantee.id)
 )
 
 
 def load_account(token: str) -> SignedIn | None:
-    """Flask-Login's user loader: one query for the session row, its account and member."""
+    """Flask-Login's user loader: one query for the session row, its account, its member
+    and the member's guarantees."""
     if not token or len(token) > 128:
         return None
     max_age = timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
-    row = (
+    rows = (
         db.session.connection()
         .execute(
             _IDENTITY_OF_SESSION,
             {"token_hash": _hash(token), "opened_after": utcnow() - max_age},
         )
-        .first()
+        .all()
     )
-    if row is None:
+    if not rows:
         return None
-    account_id, *member = row
-    return SignedIn(account_id, MemberRef(*member), token)
+    account_id, member_id, insurer_id, member_number = rows[0][:4]
+    guarantees = tuple(GuaranteePeriod(*row[4:]) for row in rows if row[4] is not None)
+    member = MemberRef(member_id, insurer_id, member_number, guarantees)
+    return SignedIn(account_id, member, token)
 
 
 def current_account() -> Account:

@@ -10,7 +10,15 @@ from app.auth import rules
 from app.auth.routes import EMAIL_TAKEN, LOGIN_FAILED, MATCH_FAILED, MEMBER_HAS_ACCOUNT
 from app.auth.tokens import EXPIRED_MESSAGE, USED_MESSAGE
 from app.extensions import db, limiter
-from app.models import Account, AuthEvent, AuthEventKind, Insurer
+from app.models import (
+    Account,
+    AssistanceFile,
+    AuthEvent,
+    AuthEventKind,
+    Guarantee,
+    GuaranteeKind,
+    Insurer,
+)
 from tests.conftest import CSRF_PATTERN, DEFAULT_PASSWORD, Auth, submit
 
 SOPHIE = {
@@ -754,7 +762,7 @@ def test_pages_that_only_read_never_load_the_account_secrets(client, auth, count
 def test_the_identity_holds_the_ids_of_the_account_and_its_member(app, client, auth):
     from flask_login import current_user
 
-    from app.auth_session import MemberRef, SignedIn
+    from app.auth_session import GuaranteePeriod, MemberRef, SignedIn
 
     auth.sophie()
     with client:
@@ -765,9 +773,47 @@ def test_the_identity_holds_the_ids_of_the_account_and_its_member(app, client, a
             account = db.session.scalar(
                 sa.select(Account).where(Account.email == "sophie.martin@example.fr")
             )
-            expected = MemberRef(account.member.id, account.member.insurer_id, "AB123456")
+            files = sa.select(AssistanceFile.id).where(
+                AssistanceFile.insurer_id == account.member.insurer_id,
+                AssistanceFile.member_number == "AB123456",
+            )
+            guarantees = db.session.execute(
+                sa.select(Guarantee.kind, Guarantee.starts_on, Guarantee.ends_on)
+                .where(Guarantee.assistance_file_id.in_(files))
+                .order_by(Guarantee.starts_on, Guarantee.id)
+            ).all()
+            expected = MemberRef(
+                account.member.id,
+                account.member.insurer_id,
+                "AB123456",
+                tuple(GuaranteePeriod(*row) for row in guarantees),
+            )
             assert identity.id == account.id
         assert identity.member == expected
+        assert {period.kind for period in expected.guarantees} == {
+            GuaranteeKind.SCHOOL,
+            GuaranteeKind.EXAM,
+        }
+
+
+def test_the_identity_of_a_member_without_guarantees_has_none(app, client, auth):
+    """Karim's file has « Conduite à l'école » only; once it has none, the identity has
+    none either (and is still read)."""
+    auth.karim()
+    with client:
+        client.get("/trajets")
+        from flask_login import current_user
+
+        kinds = [period.kind for period in current_user.member.guarantees]
+    assert kinds == [GuaranteeKind.SCHOOL]
+    with app.app_context():
+        db.session.execute(sa.delete(Guarantee))
+        db.session.commit()
+    with client:
+        assert client.get("/trajets").status_code == 200
+        from flask_login import current_user
+
+        assert current_user.member.guarantees == ()
 
 
 def test_current_account_is_a_404_once_the_account_is_gone(app):

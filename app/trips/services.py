@@ -9,6 +9,7 @@ from flask import abort
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager
 
+from app.auth_session import MemberRef
 from app.clock import utcnow
 from app.extensions import db
 from app.models import (
@@ -69,9 +70,16 @@ def _family(member: Member) -> dict:
     return {"insurer_id": member.insurer_id, "number": member.member_number}
 
 
-def covers_of(member: Member) -> list[rules.Cover]:
-    """The periods of the guarantees of the member's assistance files (one query)."""
-    rows = db.session.connection().execute(_COVERS, _family(member))
+def covers_of(member: Member | MemberRef) -> list[rules.Cover]:
+    """The periods of the guarantees of the member's assistance files.
+
+    A logged-in request's identity read them already (app/auth_session.py); an ORM member
+    costs one query.
+    """
+    if isinstance(member, MemberRef):
+        rows = member.guarantees
+    else:
+        rows = db.session.connection().execute(_COVERS, _family(member))
     return [rules.Cover(kind, starts_on, ends_on) for kind, starts_on, ends_on in rows]
 
 
