@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from app.auth.rules import fold_name
 from app.clock import PARIS
 from app.extensions import db
-from app.models import Account, Address, AddressKind, Member, Trip, TripPurpose
+from app.models import Account, Address, AddressKind, Member, Quality, Trip, TripPurpose
 from app.trips import rules, services
 from tests.conftest import CSRF_PATTERN, DEFAULT_PASSWORD, Auth, csrf_token, submit
 
@@ -408,6 +408,24 @@ def test_a_sent_form_with_errors_is_never_kept(app, client, sophie):
     # Only the blank form's content, from the GET that gave the token, is kept.
     assert blank_day_body.cache_info().currsize == 1
     assert field_error(text(client.get(DAY_URL)), "hour") is None
+
+
+def test_the_form_lists_children_by_age_then_addresses_by_label(app, client, sophie):
+    with app.app_context():
+        children = db.session.scalars(
+            sa.select(Member.first_name)
+            .where(Member.member_number == "AB123456", Member.quality == Quality.ENFANT)
+            .order_by(Member.birth_date)
+        ).all()
+    page = text(client.get(DAY_URL))
+    child_select = page[
+        page.index('id="child"') : page.index("</select>", page.index('id="child"'))
+    ]
+    assert re.findall(r'<option value="\d+">([^<]+)</option>', child_select) == children
+    origin = page[page.index('id="from_address"') :]
+    origin = origin[: origin.index("</select>")]
+    labels = re.findall(r'<option value="\d+">([^<(]+) \(', origin)
+    assert labels == ["Collège Victor Hugo", "École Jules Ferry", "Maison"]
 
 
 def test_hours_less_than_48_hours_ahead_are_disabled_on_a_partly_open_day(client, sophie):
@@ -906,7 +924,7 @@ QUERIES_PER_PAGE = {
     "/trajets": 2,  # trip counts of the month
     "/trajets?mois=2026-06": 2,
     "/trajets/mes-trajets": 3,  # upcoming and cancelled trips; the latest past ones
-    DAY_URL: 4,  # the day's trips, the children, the addresses
+    DAY_URL: 3,  # the day's trips; the children and the addresses
 }
 
 

@@ -189,8 +189,7 @@ def day(day_text: str):
             view = view._replace(help=_outside_help(member, day.year, day.month, now, covers))
         return _day_page(view)
 
-    children = services.children_of(member)
-    addresses = services.addresses_of(account)
+    children, addresses = services.booking_choices(member, account)
     # Later hours of a day are further ahead: when the first is far enough, all are, and
     # the hours still bookable are always the last ones of the list.
     if rules.far_enough(now, day, rules.HOURS[0]):
@@ -321,8 +320,7 @@ def edit(trip_id: int):
     if refused:
         return refused
     member = account.member
-    children = services.children_of(member)
-    addresses = services.addresses_of(account)
+    children, addresses = services.booking_choices(member, account)
     form = EditTripForm(children=children, addresses=addresses)
     if request.method == "GET":
         form.child.data = str(trip.child_id)
