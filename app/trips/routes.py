@@ -146,7 +146,7 @@ def _show_problems(form: TripForm, problems: dict[str, str]) -> None:
             field.errors = [*field.errors, message]
 
 
-def _describe(trip: Trip) -> str:
+def _describe(trip: Trip | services.DayTrip) -> str:
     return (
         f"{trip.child.first_name}, {long_day(trip.trip_date)} à "
         f"{rules.format_hour(trip.trip_time)}, de « {trip.from_address.label} » "
