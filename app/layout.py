@@ -1,12 +1,15 @@
-"""Parts of the layout rendered once and kept: the header's navigation and the footer's links.
+"""Page parts rendered once and kept: the header's navigation, the footer's links, and
+blank forms (the login page's).
 
-Every page renders them, and they change only with the application's root path and whether
-someone is logged in. The one per-session value in them, the logout form's CSRF token, is
-rendered as a placeholder and put in place on each page (escaped), so a kept fragment never
-holds anybody's token.
+They change only with the application's root path and the values they are given. The one
+per-session value in them, the CSRF token, is rendered as a placeholder and put in place on
+each page (escaped), so a kept part never holds anybody's token.
 """
 
+from collections.abc import Callable
+
 from flask import current_app, render_template, request
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
@@ -19,11 +22,35 @@ _CACHE_SIZE = 64
 
 def layout_fragment(template: str, **values: bool | int | str | None) -> Markup:
     """`template` rendered with `values` (kept per root), with this session's CSRF token."""
-    key = (request.script_root, template, tuple(sorted(values.items())))
+    return _kept(
+        (template, tuple(sorted(values.items()))),
+        lambda: render_template(template, csrf_slot=TOKEN_SLOT, **values),
+    )
+
+
+def blank_form_part(template: str, form_class: type[FlaskForm], **values: str | None) -> Markup:
+    """`template` rendered with a blank `form_class` as `form` (kept per root), with this
+    session's CSRF token: the part of a page holding a form nobody has sent yet."""
+    return _kept(
+        (template, form_class, tuple(sorted(values.items()))),
+        lambda: render_template(template, form=blank_form(form_class), **values),
+    )
+
+
+def blank_form(form_class: type[FlaskForm], **kwargs) -> FlaskForm:
+    """A form with no data, its CSRF token field rendering `TOKEN_SLOT`."""
+    form = form_class(formdata=None, **kwargs)
+    if "csrf_token" in form:  # absent where CSRF is switched off
+        form.csrf_token.current_token = TOKEN_SLOT
+    return form
+
+
+def _kept(key: tuple, render: Callable[[], str]) -> Markup:
+    key = (request.script_root, *key)
     cache = current_app.extensions[_CACHE_KEY]
     parts = cache.get(key)
     if parts is None:
-        parts = with_token_slot(render_template(template, csrf_slot=TOKEN_SLOT, **values))
+        parts = with_token_slot(render())
         # Nothing is kept while templates reload (development): an edit shows at once.
         if len(cache) < _CACHE_SIZE and not current_app.jinja_env.auto_reload:
             cache[key] = parts

@@ -5,7 +5,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app import layout
-from tests.conftest import CSRF_PATTERN
+from tests.conftest import CSRF_PATTERN, DEFAULT_PASSWORD
 
 
 def test_logged_out_navigation_offers_the_login_and_no_form(app):
@@ -71,3 +71,43 @@ def test_nothing_is_kept_while_templates_reload(make_app):
     with developing.test_request_context("/"):
         layout.layout_fragment("_footer_links.html")
     assert developing.extensions["cartable_layout_fragments"] == {}
+
+
+def test_the_login_form_is_kept_blank_and_each_browser_gets_its_own_token(app, client, auth):
+    """The login page's blank form is rendered once; two browsers get their own tokens,
+    and each logs in with its own."""
+    auth.create_account()
+    other = app.test_client()
+    pages = [browser.get("/connexion").get_data(as_text=True) for browser in (client, other)]
+    kept = [key for key in app.extensions["cartable_layout_fragments"] if "login" in key[1]]
+    assert len(kept) == 1
+    tokens = [CSRF_PATTERN.search(page).group(1) for page in pages]
+    assert tokens[0] != tokens[1] and "\x00" not in "".join(pages)
+    for browser, token in zip((client, other), tokens, strict=True):
+        data = {
+            "csrf_token": token,
+            "email": "sophie.martin@example.fr",
+            "password": DEFAULT_PASSWORD,
+        }
+        assert browser.post("/connexion", data=data).status_code == 302
+
+
+def test_a_refused_login_shows_its_message_and_the_next_page_is_blank_again(client, auth):
+    from app.auth.routes import LOGIN_FAILED
+
+    auth.create_account()
+    refused = auth.login(password="Mauvais2026!").get_data(as_text=True)
+    assert LOGIN_FAILED.replace("'", "&#39;") in refused
+    assert 'value="sophie.martin@example.fr"' in refused  # the address typed is kept
+    blank = client.get("/connexion").get_data(as_text=True)
+    assert LOGIN_FAILED.replace("'", "&#39;") not in blank
+    assert 'value="sophie.martin@example.fr"' not in blank
+
+
+def test_a_blank_form_renders_the_token_slot(app):
+    from app.auth.forms import LoginForm
+
+    with app.test_request_context("/"):
+        form = layout.blank_form(LoginForm)
+        assert form.csrf_token.current_token == layout.TOKEN_SLOT
+        assert form.email.data is None

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
@@ -15,6 +16,7 @@ from app.auth_session import end_all_sessions, end_session, record_event, start_
 from app.clock import utcnow
 from app.embedding import context as embedding
 from app.extensions import PostLimit, db, limit_posts
+from app.layout import blank_form_part
 from app.models import Account, AuthEventKind
 
 MATCH_FAILED = (
@@ -140,6 +142,9 @@ def login():
     """Log in with e-mail and password; one message for every kind of failure."""
     if current_user.is_authenticated:
         return redirect(url_for("account.index"))
+    if request.method != "POST":
+        body = blank_form_part("auth/_login_body.html", LoginForm, help_slug=LOGIN_HELP_SLUG)
+        return render_template("auth/login.html", body=body)
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.lower()
@@ -162,7 +167,8 @@ def login():
         else:
             start_session(account)
             return redirect(safe_next(request.args.get("next")) or url_for("account.index"))
-    return render_template("auth/login.html", form=form, help_slug=LOGIN_HELP_SLUG)
+    body = render_template("auth/_login_body.html", form=form, help_slug=LOGIN_HELP_SLUG)
+    return render_template("auth/login.html", body=Markup(body))  # noqa: S704 - autoescaped
 
 
 @bp.post("/deconnexion")

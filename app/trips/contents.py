@@ -18,7 +18,7 @@ from typing import NamedTuple
 from flask import Flask, current_app, render_template, url_for
 from markupsafe import Markup
 
-from app.layout import TOKEN_SLOT, with_token_slot
+from app.layout import blank_form, with_token_slot
 from app.trips import rules, services
 from app.trips.calendar_grid import calendar_rows
 from app.trips.forms import TripForm
@@ -147,14 +147,12 @@ def _render_blank_day_body(view: DayView) -> tuple[str, ...]:
     form = None
     if view.booking is not None:
         choices = view.booking
-        form = TripForm(
-            formdata=None,
+        form = blank_form(
+            TripForm,
             children=choices.children,
             addresses=choices.addresses,
             disabled_hours=choices.too_soon,
         )
-        if "csrf_token" in form:  # absent where CSRF is switched off
-            form.csrf_token.current_token = TOKEN_SLOT
     return with_token_slot(render_day_body(view, form))
 
 
