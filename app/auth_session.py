@@ -54,7 +54,7 @@ class MemberRef(NamedTuple):
     id: int
     insurer_id: int
     member_number: str
-    guarantees: tuple[GuaranteePeriod, ...] = ()
+    guarantees: tuple[GuaranteePeriod, ...] | None = None  # None: not read
 
 
 class SignedIn(UserMixin):

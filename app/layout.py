@@ -31,17 +31,24 @@ def layout_fragment(template: str, **values: bool | int | str | None) -> Markup:
 def blank_form_part(template: str, form_class: type[FlaskForm], **values: str | None) -> Markup:
     """`template` rendered with a blank `form_class` as `form` (kept per root), with this
     session's CSRF token: the part of a page holding a form nobody has sent yet."""
-    return _kept(
-        (template, form_class, tuple(sorted(values.items()))),
-        lambda: render_template(template, form=blank_form(form_class), **values),
-    )
+
+    def render() -> str:
+        form = blank_form(form_class)
+        html = render_template(template, form=form, **values)
+        if form.meta.csrf and TOKEN_SLOT not in html:
+            # Kept, the token would be handed to every visitor: never keep it.
+            raise RuntimeError(f"{template} does not render the CSRF token of its form")
+        return html
+
+    return _kept((template, form_class, tuple(sorted(values.items()))), render)
 
 
 def blank_form(form_class: type[FlaskForm], **kwargs) -> FlaskForm:
     """A form with no data, its CSRF token field rendering `TOKEN_SLOT`."""
     form = form_class(formdata=None, **kwargs)
-    if "csrf_token" in form:  # absent where CSRF is switched off
-        form.csrf_token.current_token = TOKEN_SLOT
+    field_name = form.meta.csrf_field_name
+    if form.meta.csrf and field_name in form:  # no field where CSRF is switched off
+        form[field_name].current_token = TOKEN_SLOT
     return form
 
 

@@ -111,3 +111,45 @@ def test_a_blank_form_renders_the_token_slot(app):
         form = layout.blank_form(LoginForm)
         assert form.csrf_token.current_token == layout.TOKEN_SLOT
         assert form.email.data is None
+
+
+def test_the_kept_login_form_holds_no_token_whatever_the_field_is_called(make_app, auth):
+    """With another CSRF field name, each visitor still gets a token of their own."""
+    import re
+
+    renamed = make_app(WTF_CSRF_FIELD_NAME="jeton")
+    auth.create_account()
+    tokens = []
+    for browser in (renamed.test_client(), renamed.test_client()):
+        page = browser.get("/connexion").get_data(as_text=True)
+        token = re.search(r'name="jeton"[^>]*value="([^"]+)"', page).group(1)
+        login = {"jeton": token, "email": "sophie.martin@example.fr", "password": DEFAULT_PASSWORD}
+        assert browser.post("/connexion", data=login).status_code == 302
+        tokens.append(token)
+    assert tokens[0] != tokens[1]
+
+
+def test_a_blank_form_part_that_drops_the_token_is_never_kept(app, monkeypatch):
+    from app.auth.forms import LoginForm
+
+    with app.test_request_context("/"):
+        with pytest.raises(RuntimeError):
+            layout.blank_form_part("_footer_links.html", LoginForm)
+    assert app.extensions["cartable_layout_fragments"] == {}
+
+
+@pytest.mark.parametrize(
+    "template", ["auth/_login_body.html", "_site_nav.html", "_footer_links.html"]
+)
+def test_kept_parts_read_nothing_of_the_visitor(app, template):
+    """Kept parts serve every visitor: their templates read only the values they are given
+    (and app-wide helpers), never the request, the session, the visitor or the insurer in
+    context."""
+    from jinja2 import Environment, meta
+
+    # No globals: every name is reported. Only parsed, never rendered.
+    bare = Environment(loader=app.jinja_env.loader, autoescape=True)
+    source = bare.loader.get_source(bare, template)[0]
+    names = meta.find_undeclared_variables(bare.parse(source))
+    visitor = {"current_user", "request", "session", "g", "config", "embedding", "csrf_token"}
+    assert not names & (visitor | {"get_flashed_messages"}), names

@@ -975,3 +975,13 @@ def test_nothing_is_kept_while_templates_reload(make_app, demo):
     developing = make_app(TEMPLATES_AUTO_RELOAD=True)
     assert kept_contents(developing).calendar.cache_parameters()["maxsize"] == 0
     assert kept_contents(developing).day.cache_parameters()["maxsize"] == 0
+
+
+def test_covers_are_read_when_the_identity_did_not_read_them(app, sophie):
+    from app.auth_session import MemberRef
+
+    with app.app_context():
+        member = db.session.scalar(sa.select(Member).where(Member.member_number == "AB123456"))
+        unread = MemberRef(member.id, member.insurer_id, member.member_number)
+        assert unread.guarantees is None
+        assert services.covers_of(unread) == services.covers_of(member) != []

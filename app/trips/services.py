@@ -9,7 +9,7 @@ from flask import abort
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager
 
-from app.auth_session import MemberRef
+from app.auth_session import MemberRef, SignedIn
 from app.clock import utcnow
 from app.extensions import db
 from app.models import (
@@ -77,7 +77,7 @@ _TRIP_COUNTS = (
 )
 
 
-def _family(member: Member) -> dict:
+def _family(member: Member | MemberRef) -> dict:
     return {"insurer_id": member.insurer_id, "number": member.member_number}
 
 
@@ -87,7 +87,7 @@ def covers_of(member: Member | MemberRef) -> list[rules.Cover]:
     A logged-in request's identity read them already (app/auth_session.py); an ORM member
     costs one query.
     """
-    if isinstance(member, MemberRef):
+    if isinstance(member, MemberRef) and member.guarantees is not None:
         rows = member.guarantees
     else:
         rows = db.session.connection().execute(_COVERS, _family(member))
@@ -106,7 +106,7 @@ class AddressChoice(NamedTuple):
 
 
 def booking_choices(
-    member: Member | MemberRef, account: Account
+    member: Member | MemberRef, account: Account | SignedIn
 ) -> tuple[list[Child], list[AddressChoice]]:
     """The children of the member's contract (the only people a trip can be booked for) and
     the account's current addresses (archived ones only live on in past trips)."""
