@@ -134,13 +134,9 @@ def trip_counts(account: Account, first: date, last: date) -> dict[date, int]:
     return {day: count for day, count in rows}
 
 
-def _trips_query(account: Account | None = None):
-    """The account's trips with their child and both addresses, joined in the same query.
-
-    Without an account, the account id is left as the bound parameter `account_id`.
-    """
+def _trips_query(account: Account | SignedIn):
+    """The account's trips with their child and both addresses, joined in the same query."""
     origin, destination = aliased(Address), aliased(Address)
-    account_id = sa.bindparam("account_id") if account is None else account.id
     return (
         sa.select(Trip)
         .join(Trip.child)
@@ -151,7 +147,7 @@ def _trips_query(account: Account | None = None):
             contains_eager(Trip.from_address.of_type(origin)),
             contains_eager(Trip.to_address.of_type(destination)),
         )
-        .where(Trip.account_id == account_id)
+        .where(Trip.account_id == account.id)
         .order_by(Trip.trip_date, Trip.trip_time, Member.first_name)
     )
 
@@ -179,6 +175,10 @@ class DayTrip(NamedTuple):
 
 def _place_columns(address) -> list:
     return [address.label, address.street, address.complement, address.postal_code, address.city]
+
+
+def _place(label: str, street: str, complement: str | None, postal_code: str, city: str) -> Place:
+    return Place(label, address_line(street, complement, postal_code, city))
 
 
 _ORIGIN, _DESTINATION = aliased(Address), aliased(Address)
@@ -212,11 +212,12 @@ def trips_of_day(account: Account, day: date) -> list[DayTrip]:
     """The live trips of one day, with their child and both addresses (one query)."""
     rows = db.session.connection().execute(_TRIPS_OF_DAY, {"account_id": account.id, "day": day})
     return [
+        # The trip's 8 columns, the child's first name, then 5 columns per address.
         DayTrip(
             *row[:8],
             child=Child(row.child_id, row.first_name),
-            from_address=Place(row[9], address_line(*row[10:14])),
-            to_address=Place(row[14], address_line(*row[15:19])),
+            from_address=_place(*row[9:14]),
+            to_address=_place(*row[14:19]),
         )
         for row in rows
     ]
