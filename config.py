@@ -72,7 +72,8 @@ class Config:
     # Links sent by e-mail (confirmation, reset) stop working after this delay.
     TOKEN_MAX_AGE_SECONDS = 60 * 60
 
-    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # A form's token expires with the longest a session may last.
+    WTF_CSRF_TIME_LIMIT = PERMANENT_SESSION_LIFETIME
     # Any request body; views marked `accepts_uploads` (documents) may reach the second.
     MAX_CONTENT_LENGTH = 1024 * 1024
     UPLOAD_MAX_CONTENT_LENGTH = 60 * 1024 * 1024

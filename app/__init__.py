@@ -4,9 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from app import layout, urls
 from app.converters import DatabaseIdConverter
-from app.widgets import hidden_tag, render_field, render_widget
 from config import Config, ProductionConfig, config_from_env
 
 
@@ -19,11 +17,6 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     app.url_map.converters["int"] = DatabaseIdConverter
-    app.jinja_env.globals.update(
-        render_widget=render_widget, render_field=render_field, hidden_tag=hidden_tag
-    )
-    urls.init_app(app)
-    layout.init_app(app)
 
     register_extensions(app)
     register_blueprints(app)

@@ -2,8 +2,7 @@
 
 import re
 
-from flask import Flask, Response, abort, current_app, g, request, session
-from flask_wtf.csrf import generate_csrf
+from flask import Flask, Response, abort, current_app, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -73,44 +72,9 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
-# Signed CSRF tokens by (secret, session's raw token): a session shows the same token on every
-# page. Tokens never expire (WTF_CSRF_TIME_LIMIT is None), so signing the raw token again on
-# each request only changed its timestamp, at the cost of two HMACs and a serializer.
-_signed_csrf_tokens: dict[tuple[str, str], str] = {}
-# About 200 bytes each; emptied when full (the next page of each session signs again).
-SIGNED_CSRF_TOKENS_KEPT = 10_000
-
-
-def reuse_signed_csrf_token() -> None:
-    """Give Flask-WTF this session's signed token, signed once (on a request with a cookie)."""
-    config = current_app.config
-    if config["SESSION_COOKIE_NAME"] not in request.cookies:
-        return
-    # Only a token that never expires may be kept; with CSRF off there is none to give.
-    if config.get("WTF_CSRF_TIME_LIMIT", 3600) is not None or not config.get(
-        "WTF_CSRF_ENABLED", True
-    ):
-        return
-    field_name = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    raw = session.get(field_name)
-    if not isinstance(raw, str):
-        return
-    secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-    key = (secret, raw)
-    token = _signed_csrf_tokens.get(key)
-    if token is None:
-        token = generate_csrf()
-        if len(_signed_csrf_tokens) >= SIGNED_CSRF_TOKENS_KEPT:
-            _signed_csrf_tokens.clear()
-        _signed_csrf_tokens[key] = token
-    else:
-        setattr(g, field_name, token)
-
-
 def register_request_checks(app: Flask) -> None:
     """Installed before the CSRF check, which reads the body."""
     app.before_request(limit_body_and_refuse_control_characters)
-    app.before_request(reuse_signed_csrf_token)
 
 
 def register(app: Flask) -> None:

@@ -316,32 +316,3 @@ def count_queries(app):
             sa.event.remove(engine, "before_cursor_execute", counter)
 
     return counting
-
-
-# --- Kept renderings --------------------------------------------------------------------
-
-# What a template kept for every visitor must never read: the request, the session, the
-# visitor, the insurer in context, a CSRF token or flashed messages.
-VISITOR_NAMES = frozenset(
-    {
-        "current_user",
-        "request",
-        "session",
-        "g",
-        "config",
-        "embedding",
-        "csrf_token",
-        "get_flashed_messages",
-        "layout_fragment",
-    }
-)
-
-
-def visitor_names_read(app, template: str) -> set[str]:
-    """The names of VISITOR_NAMES that `template` reads (it is parsed, never rendered)."""
-    from jinja2 import Environment, meta
-
-    # No globals: every name the template reads is reported.
-    bare = Environment(loader=app.jinja_env.loader, autoescape=True)
-    source = bare.loader.get_source(bare, template)[0]
-    return meta.find_undeclared_variables(bare.parse(source)) & VISITOR_NAMES

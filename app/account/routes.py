@@ -21,7 +21,7 @@ from app.auth_session import (
     record_event,
 )
 from app.clock import today, utcnow
-from app.extensions import PostLimit, db, limit_posts
+from app.extensions import db, limiter
 from app.models import AuthEventKind
 
 WRONG_PASSWORD = "Le mot de passe saisi n'est pas le bon."
@@ -52,7 +52,7 @@ def index():
 
 @bp.route("/modifier", methods=["GET", "POST"])
 @login_required
-@limit_posts(PostLimit("10 per 10 minutes", key_func=account_limit_key))
+@limiter.limit("10 per 10 minutes", key_func=account_limit_key, methods=["POST"])
 def edit():
     """« Modifier »: e-mail (confirmed again before it replaces the current one) and phone."""
     account = current_account()
@@ -121,7 +121,7 @@ def confirm_email(token: str):
 
 @bp.route("/mot-de-passe", methods=["GET", "POST"])
 @login_required
-@limit_posts(PostLimit("5 per 10 minutes", key_func=account_limit_key))
+@limiter.limit("5 per 10 minutes", key_func=account_limit_key, methods=["POST"])
 def change_password():
     """« Mot de Passe »: the current one first, then the new one; other sessions end."""
     account = current_account()
@@ -161,7 +161,7 @@ def export():
 
 @bp.route("/supprimer", methods=["GET", "POST"])
 @login_required
-@limit_posts(PostLimit("5 per 10 minutes", key_func=account_limit_key))
+@limiter.limit("5 per 10 minutes", key_func=account_limit_key, methods=["POST"])
 def delete():
     """« Supprimer mon compte », after the password is typed again."""
     account = current_account()

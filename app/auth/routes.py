@@ -4,7 +4,6 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
@@ -15,8 +14,7 @@ from app.auth.tokens import Purpose, TokenError, read_token
 from app.auth_session import end_all_sessions, end_session, record_event, start_session
 from app.clock import utcnow
 from app.embedding import context as embedding
-from app.extensions import PostLimit, db, limit_posts
-from app.layout import blank_form_part
+from app.extensions import db, limiter
 from app.models import Account, AuthEventKind
 
 MATCH_FAILED = (
@@ -55,7 +53,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/inscription", methods=["GET", "POST"])
-@limit_posts("10 per 10 minutes")
+@limiter.limit("10 per 10 minutes", methods=["POST"])
 def register():
     """Create an account from the insurance card, then e-mail the confirmation link."""
     if current_user.is_authenticated:
@@ -117,7 +115,7 @@ def confirm(token: str):
 
 
 @bp.route("/inscription/renvoyer-confirmation", methods=["GET", "POST"])
-@limit_posts("5 per 10 minutes")
+@limiter.limit("5 per 10 minutes", methods=["POST"])
 def resend_confirmation():
     """Send the confirmation link again; the answer never tells whether the account exists."""
     form = EmailRequestForm()
@@ -130,21 +128,21 @@ def resend_confirmation():
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
-@limit_posts(
-    PostLimit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], deduct_when=_failed_attempt),
-    PostLimit(
-        lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-        key_func=_account_limit_key,
-        deduct_when=_failed_attempt,
-    ),
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+    methods=["POST"],
+    deduct_when=_failed_attempt,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_account_limit_key,
+    methods=["POST"],
+    deduct_when=_failed_attempt,
 )
 def login():
     """Log in with e-mail and password; one message for every kind of failure."""
     if current_user.is_authenticated:
         return redirect(url_for("account.index"))
-    if request.method != "POST":
-        body = blank_form_part("auth/_login_body.html", LoginForm, help_slug=LOGIN_HELP_SLUG)
-        return render_template("auth/login.html", body=body)
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.lower()
@@ -167,8 +165,7 @@ def login():
         else:
             start_session(account)
             return redirect(safe_next(request.args.get("next")) or url_for("account.index"))
-    body = render_template("auth/_login_body.html", form=form, help_slug=LOGIN_HELP_SLUG)
-    return render_template("auth/login.html", body=Markup(body))  # noqa: S704 - autoescaped
+    return render_template("auth/login.html", form=form, help_slug=LOGIN_HELP_SLUG)
 
 
 @bp.post("/deconnexion")
@@ -181,7 +178,7 @@ def logout():
 
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
-@limit_posts("5 per 10 minutes")
+@limiter.limit("5 per 10 minutes", methods=["POST"])
 def forgot_password():
     """Ask for a reset link; the answer is the same whether or not the account exists."""
     form = EmailRequestForm()

@@ -1,6 +1,6 @@
 """French error pages."""
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from app.extensions import db
@@ -27,10 +27,15 @@ ERRORS = {
 }
 
 
-def render_error(code: int, message: str | None = None):
+def render_error(code: int, message: str | None = None, form_url: str | None = None):
     title, default_message = ERRORS[code]
     return (
-        render_template("errors/error.html", title=title, message=message or default_message),
+        render_template(
+            "errors/error.html",
+            title=title,
+            message=message or default_message,
+            form_url=form_url,
+        ),
         code,
     )
 
@@ -46,6 +51,8 @@ def register(app: Flask) -> None:
         return render_error(
             400,
             "Le formulaire a expiré ou n'a pas pu être vérifié. Rechargez la page et réessayez.",
+            # The form's own page (same URL, read with GET): nothing was written.
+            form_url=request.full_path.rstrip("?"),
         )
 
     @app.errorhandler(500)

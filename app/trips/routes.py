@@ -1,31 +1,18 @@
 """« Mes trajets »: the month calendar, the day page, the list, change and cancellation."""
 
-from datetime import date
+from datetime import date, datetime, time
+from typing import NamedTuple
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from app import clock
-from app.layout import fill_token_slot
 from app.models import Trip, TripPurpose
 from app.trips import bp, rules, services
-from app.trips.contents import (
-    BookingChoices,
-    CalendarView,
-    DayView,
-    MonthItem,
-    OutsideHelp,
-    blank_day_body,
-    calendar_body,
-    month_url,
-    render_day_body,
-)
+from app.trips.calendar_grid import calendar_rows
 from app.trips.forms import CancelTripForm, EditTripForm, TripForm
 from app.trips.french import HELPERS, long_day, month_name
 
-# The FAQ answer about days that cannot be selected.
-DAYS_HELP_SLUG = "jours-non-selectionnables"
 # How many months the month list offers, from the current one.
 MONTH_LIST_LENGTH = 12
 LOCKED_MESSAGE = (
@@ -41,21 +28,30 @@ def french_dates():
     return HELPERS
 
 
-def _account():
-    """The logged-in identity: ids of the account and its member, no ORM object."""
-    return current_user._get_current_object()
+def month_url(year: int, month: int) -> str | None:
+    """The calendar of a month, None outside the years the calendar shows."""
+    if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
+        return None
+    return url_for("trips.calendar", mois=f"{year:04d}-{month:02d}")
 
 
-def _faq_link() -> str | None:
-    if "faq.answer" in current_app.view_functions:
-        return url_for("faq.answer", slug=DAYS_HELP_SLUG)
-    return None
+class OutsideHelp(NamedTuple):
+    """The FAQ's two possibilities when the day or month shown has nothing to choose."""
+
+    phone: str | None
+    no_guarantee: bool
+    guarantees_over: bool
+    next_month_url: str | None
+    next_month_name: str
 
 
-def _addresses_url() -> str | None:
-    if "addresses.index" in current_app.view_functions:
-        return url_for("addresses.index")
-    return None
+class MonthItem(NamedTuple):
+    """A month of the month list opened from the month's name."""
+
+    name: str
+    url: str | None
+    current: bool
+    open: bool
 
 
 def _next_open_month(year, month, now, covers) -> tuple[int, int] | None:
@@ -67,57 +63,56 @@ def _next_open_month(year, month, now, covers) -> tuple[int, int] | None:
     return None
 
 
-def _outside_help(member, year, month, now, covers) -> OutsideHelp:
+def _outside_help(year, month, now, covers) -> OutsideHelp:
     """What the parent can do; with no guarantee at all on the file, only the assistance."""
     next_month = _next_open_month(year, month, now, covers) or rules.add_months(year, month, 1)
     return OutsideHelp(
-        phone=services.assistance_phone(member),
+        phone=services.assistance_phone(current_user.member),
         no_guarantee=not covers,
         guarantees_over=bool(covers) and all(cover.ends_on < now.date() for cover in covers),
         next_month_url=month_url(*next_month),
         next_month_name=month_name(*next_month),
-        faq_link=_faq_link(),
     )
+
+
+def _month_page(year: int, month: int, now: datetime) -> dict:
+    """What the calendar of a month shows: its days and their states, trip counts, the
+    month list, and the way out when the month has nothing to choose."""
+    covers = services.covers_of(current_user.member)
+    days = rules.month_days(year, month, now, covers)
+    counts = services.trip_counts(current_user, days[0].day, days[-1].day)
+    months = []
+    for delta in range(MONTH_LIST_LENGTH):
+        item = rules.add_months(now.year, now.month, delta)
+        is_open = rules.month_has_selectable_day(*item, now, covers)
+        months.append(
+            MonthItem(month_name(*item), month_url(*item), item == (year, month), is_open)
+        )
+    # Nothing to choose in a month that is not over yet: say what the parent can do.
+    stuck = not any(day.selectable for day in days) and (year, month) >= (now.year, now.month)
+    previous, following = rules.add_months(year, month, -1), rules.add_months(year, month, 1)
+    return {
+        "year": year,
+        "month": month,
+        "rows": calendar_rows(days, counts, now.date(), url_for("trips.calendar")),
+        "months": months,
+        "previous_url": month_url(*previous),
+        "previous_name": month_name(*previous),
+        "next_url": month_url(*following),
+        "next_name": month_name(*following),
+        "help": _outside_help(year, month, now, covers) if stuck else None,
+    }
 
 
 @bp.get("")
 @login_required
 def calendar():
     """The month calendar: selectable days link to their day page, the others say why not."""
-    account = _account()
     now = clock.now()
+    shown = (now.year, now.month)
     if "mois" in request.args:
-        shown = rules.parse_month(request.args["mois"])
-        if shown is None:
-            abort(404)
-    else:
-        shown = (now.year, now.month)
-    year, month = shown
-    base = url_for("trips.calendar")
-    covers = services.covers_of(account.member)
-    days = tuple(rules.month_days(year, month, now, covers))
-    counts = services.trip_counts(account, days[0].day, days[-1].day)
-    months = []
-    for delta in range(MONTH_LIST_LENGTH):
-        item = rules.add_months(now.year, now.month, delta)
-        is_open = rules.month_has_selectable_day(*item, now, covers)
-        months.append(MonthItem(month_name(*item), month_url(*item, base), item == shown, is_open))
-    # Nothing to choose in a month that is not over yet: say what the parent can do.
-    stuck = not any(day.selectable for day in days) and (year, month) >= (now.year, now.month)
-    body = calendar_body(
-        CalendarView(
-            calendar_url=base,
-            year=year,
-            month=month,
-            today=now.date(),
-            days=days,
-            counts=tuple(sorted(counts.items())),
-            months=tuple(months),
-            help=_outside_help(account.member, year, month, now, covers) if stuck else None,
-            faq_link=_faq_link(),
-        )
-    )
-    return render_template("trips/calendar.html", year=year, month=month, body=body)
+        shown = rules.parse_month(request.args["mois"]) or abort(404)
+    return render_template("trips/calendar.html", **_month_page(*shown, now))
 
 
 def _booking(form: TripForm, day: date) -> rules.Booking:
@@ -154,14 +149,64 @@ def _describe(trip: Trip | services.DayTrip) -> str:
     )
 
 
-def _day_page(view: DayView, form: TripForm | None = None):
-    """The day page: a sent form with its errors, or the kept content with this session's
-    CSRF token."""
-    if form is None:
-        body = fill_token_slot(blank_day_body(view))
-    else:
-        body = Markup(render_day_body(view, form))  # noqa: S704 - an autoescaped template
-    return render_template("trips/day.html", day=view.day, body=body)
+class DayPage(NamedTuple):
+    """What a day page shows; `form` is None when the day cannot be booked."""
+
+    day: date
+    status: rules.Day
+    trips: list[services.DayTrip]
+    locked: set[int]  # ids of the trips sent to the transporter
+    help: OutsideHelp | None
+    children: list[services.Child]
+    addresses: list[services.AddressChoice]
+    first_hour: time | None  # the first bookable hour when the 48 h delay took earlier ones
+    form: TripForm | None
+
+
+def _day_page(day: date, now: datetime) -> DayPage:
+    """The day's trips, and the form « Ajouter un trajet » when the day can be booked."""
+    covers = services.covers_of(current_user.member)
+    status = rules.day_status(day, now, covers)
+    trips = services.trips_of_day(current_user, day)
+    locked = {trip.id for trip in trips if rules.is_locked(now, trip.trip_date, trip.trip_time)}
+    if not status.selectable:
+        stuck = status.state is rules.DayState.OUTSIDE_GUARANTEE
+        help = _outside_help(day.year, day.month, now, covers) if stuck else None
+        return DayPage(day, status, trips, locked, help, [], [], None, None)
+    children, addresses = services.booking_choices(current_user.member, current_user)
+    bookable = rules.bookable_hours(now, day)
+    # Hours less than 48 h ahead stay listed, disabled: they are the first ones of the list.
+    too_soon = rules.HOURS[: len(rules.HOURS) - len(bookable)]
+    form = TripForm(children=children, addresses=addresses, disabled_hours=too_soon)
+    first_hour = bookable[0] if bookable and too_soon else None
+    return DayPage(day, status, trips, locked, None, children, addresses, first_hour, form)
+
+
+def _book(page: DayPage, now: datetime):
+    """Save the trip the form asks for and go to it, or put the problems on the form."""
+    booking = _booking(page.form, page.day)
+    anchor = url_for("trips.day", day_text=page.day.isoformat()) + "#trajet-{}"
+    for trip in page.trips:
+        if (trip.child_id, trip.trip_time) == (booking.child_id, booking.hour) and (
+            services.same_trip(trip, current_user, booking)
+        ):
+            # The same form sent twice: the trip exists, show it.
+            flash(f"Ce trajet est déjà enregistré : {_describe(trip)}.", "info")
+            return redirect(anchor.format(trip.id))
+    covers = services.covers_of(current_user.member)
+    problems = _booking_problems(booking, now, covers, page.children, page.addresses)
+    if not problems:
+        saved = services.create_trip(current_user, booking)
+        if saved is not None:
+            if saved.created:
+                flash(f"Trajet ajouté : {_describe(saved.trip)}.", "success")
+            else:
+                flash(f"Ce trajet est déjà enregistré : {_describe(saved.trip)}.", "info")
+            return redirect(anchor.format(saved.trip.id))
+        names = {child.id: child.first_name for child in page.children}
+        problems = {"hour": RACE_MESSAGE.format(child=names[booking.child_id])}
+    _show_problems(page.form, problems)
+    return None
 
 
 @bp.route("/<day_text>", methods=["GET", "POST"])
@@ -171,70 +216,13 @@ def day(day_text: str):
     day = rules.parse_day(day_text)
     if day is None:
         abort(404)
-    account = _account()
-    member = account.member
     now = clock.now()
-    covers = services.covers_of(member)
-    status = rules.day_status(day, now, covers)
-    trips = services.trips_of_day(account, day)
-    view = DayView(
-        month_url=month_url(day.year, day.month),
-        day=day,
-        status=status,
-        trips=tuple(trips),
-        locked=tuple(rules.is_locked(now, trip.trip_date, trip.trip_time) for trip in trips),
-    )
-    if not status.selectable:
-        if status.state is rules.DayState.OUTSIDE_GUARANTEE:
-            view = view._replace(help=_outside_help(member, day.year, day.month, now, covers))
-        return _day_page(view)
-
-    children, addresses = services.booking_choices(member, account)
-    # Later hours of a day are further ahead: when the first is far enough, all are, and
-    # the hours still bookable are always the last ones of the list.
-    if rules.far_enough(now, day, rules.HOURS[0]):
-        bookable = list(rules.HOURS)
-    else:
-        bookable = rules.bookable_hours(now, day)
-    too_soon = tuple(rules.HOURS[: len(rules.HOURS) - len(bookable)])
-    view = view._replace(
-        booking=BookingChoices(
-            children=tuple(children),
-            addresses=tuple(addresses),
-            too_soon=too_soon,
-            first_hour=bookable[0] if bookable else None,
-            addresses_url=_addresses_url(),
-        )
-    )
-    if request.method != "POST":
-        return _day_page(view)
-    form = TripForm(children=children, addresses=addresses, disabled_hours=too_soon)
-    if form.validate_on_submit():
-        booking = _booking(form, day)
-        for trip in trips:
-            if (trip.child_id, trip.trip_time) == (booking.child_id, booking.hour) and (
-                services.same_trip(trip, account, booking)
-            ):
-                # The same form sent twice: the trip exists, show it.
-                flash(f"Ce trajet est déjà enregistré : {_describe(trip)}.", "info")
-                return redirect(
-                    url_for("trips.day", day_text=day.isoformat()) + f"#trajet-{trip.id}"
-                )
-        problems = _booking_problems(booking, now, covers, children, addresses)
-        if not problems:
-            saved = services.create_trip(account, booking)
-            if saved is None:
-                names = {child.id: child.first_name for child in children}
-                problems = {"hour": RACE_MESSAGE.format(child=names[booking.child_id])}
-            else:
-                if saved.created:
-                    flash(f"Trajet ajouté : {_describe(saved.trip)}.", "success")
-                else:
-                    flash(f"Ce trajet est déjà enregistré : {_describe(saved.trip)}.", "info")
-                anchor = f"#trajet-{saved.trip.id}"
-                return redirect(url_for("trips.day", day_text=day.isoformat()) + anchor)
-        _show_problems(form, problems)
-    return _day_page(view, form)
+    page = _day_page(day, now)
+    if page.form is not None and page.form.validate_on_submit():
+        booked = _book(page, now)
+        if booked is not None:
+            return booked
+    return render_template("trips/day.html", **page._asdict())
 
 
 @bp.get("/mes-trajets")
@@ -242,19 +230,23 @@ def day(day_text: str):
 def trip_list():
     """« Mes trajets »: upcoming trips, the most recent past ones, cancelled ones."""
     now = clock.now()
-    listing = services.trip_list(_account(), now)
+    listing = services.trip_list(current_user, now)
     return render_template(
         "trips/list.html",
         upcoming=listing.upcoming,
         past=listing.past,
         past_total=listing.past_total,
         cancelled=listing.cancelled,
-        locked=lambda trip: rules.is_locked(now, trip.trip_date, trip.trip_time),
+        locked={
+            trip.id
+            for trip in listing.upcoming
+            if rules.is_locked(now, trip.trip_date, trip.trip_time)
+        },
     )
 
 
 def _trip_page(trip: Trip, *, error: str | None = None, status: int = 200):
-    account = _account()
+    account = current_user
     now = clock.now()
     locked = rules.is_locked(now, trip.trip_date, trip.trip_time)
     return render_template(
@@ -272,7 +264,7 @@ def _trip_page(trip: Trip, *, error: str | None = None, status: int = 200):
 @login_required
 def trip(trip_id: int):
     """One trip, with « Modifier » and « Annuler » until 48 h before it."""
-    return _trip_page(services.trip_or_404(_account(), trip_id))
+    return _trip_page(services.trip_or_404(current_user, trip_id))
 
 
 def _booking_problems(booking, now, covers, children, addresses, except_trip=None) -> dict:
@@ -303,7 +295,7 @@ def _trip_to_change(trip_id: int):
 
     A form sent anyway (a forged or stale POST) gets a 409 with that page.
     """
-    account = _account()
+    account = current_user
     trip = services.trip_or_404(account, trip_id)
     refusal = _refusal(trip)
     if refusal is None:
