@@ -81,7 +81,6 @@ class Config:
 
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     PORT = int(os.environ.get("PORT", "8000"))
-    TIMEZONE = "Europe/Paris"
 
 
 class DevelopmentConfig(Config):

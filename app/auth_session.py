@@ -35,7 +35,7 @@ def client_ip() -> str | None:
     return request.remote_addr if request else None
 
 
-def record_event(kind: AuthEventKind, account: Account | None = None) -> None:
+def record_event(kind: AuthEventKind, account: "Account | SignedIn | None" = None) -> None:
     """Add an audit row (committed with the caller's transaction)."""
     db.session.add(AuthEvent(kind=kind, account_id=account.id if account else None, ip=client_ip()))
 
@@ -60,17 +60,19 @@ class MemberRef(NamedTuple):
 class SignedIn(UserMixin):
     """The identity of a logged-in request, read in one query without the ORM.
 
-    Every logged-in page loads it, most only need the ids: views that change the account
-    or show more of it load the whole `Account` with `current_account()`.
+    Every logged-in page loads it, and views reach it through `signed_in()`; most only need
+    the ids. Views that change the account or show more of it load the stored `Account`
+    with `current_account()`.
     """
 
-    def __init__(self, account_id: int, member: MemberRef, token: str) -> None:
+    def __init__(self, account_id: int, member: MemberRef, session_token: str) -> None:
         self.id = account_id
         self.member = member
-        self.current_session_token = token
+        self.session_token = session_token
 
     def get_id(self) -> str:
-        return self.current_session_token
+        """Flask-Login stores the session token, never the account id, in the cookie."""
+        return self.session_token
 
 
 # Built once: every logged-in request runs it, and a prepared statement skips SQLAlchemy's
@@ -125,12 +127,17 @@ def load_account(token: str) -> SignedIn | None:
     return SignedIn(account_id, member, token)
 
 
+def signed_in() -> SignedIn:
+    """The identity of this logged-in request (views behind `login_required` only)."""
+    return current_user._get_current_object()
+
+
 def current_account() -> Account:
-    """The logged-in `Account` itself, for the views that change it or show its details."""
-    account = db.session.get(Account, current_user.id)
+    """The stored `Account` of this request, for the views that change it or show its
+    details."""
+    account = db.session.get(Account, signed_in().id)
     if account is None:  # deleted by another request since the identity was read
         abort(404)
-    account.current_session_token = current_user.current_session_token
     return account
 
 
@@ -159,16 +166,19 @@ def start_session(account: Account) -> None:
     # A new session identifier on login: whatever the cookie held before is dropped.
     forget_session()
     session.permanent = True
-    account.current_session_token = token
-    login_user(account)
+    member = account.member
+    login_user(
+        SignedIn(account.id, MemberRef(member.id, member.insurer_id, member.member_number), token)
+    )
 
 
-def end_session(account: Account) -> None:
+def end_session() -> None:
     """Log this browser out and make its cookie useless."""
-    token = account.current_session_token
-    if token:
-        db.session.execute(sa.delete(UserSession).where(UserSession.token_hash == _hash(token)))
-    record_event(AuthEventKind.LOGOUT, account)
+    identity = signed_in()
+    db.session.execute(
+        sa.delete(UserSession).where(UserSession.token_hash == _hash(identity.session_token))
+    )
+    record_event(AuthEventKind.LOGOUT, identity)
     db.session.commit()
     logout_user()
     forget_session()
@@ -181,10 +191,11 @@ def forget_session() -> None:
 
 
 def end_other_sessions(account: Account) -> None:
-    """Log out every other browser of the account (after a password change)."""
+    """Log out every browser of the account but this request's, when it is the account's
+    own (after a password or e-mail change)."""
     query = sa.delete(UserSession).where(UserSession.account_id == account.id)
-    if account.current_session_token:
-        query = query.where(UserSession.token_hash != _hash(account.current_session_token))
+    if current_user.is_authenticated and signed_in().id == account.id:
+        query = query.where(UserSession.token_hash != _hash(signed_in().session_token))
     db.session.execute(query)
 
 

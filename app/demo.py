@@ -6,7 +6,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from app.auth.rules import fold_name
 from app.extensions import db
 from app.models import (
     AssistanceFile,
@@ -17,6 +16,7 @@ from app.models import (
     Offer,
     Quality,
 )
+from app.text import fold_name
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Mutuelle Démo"

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.auth import rules
-from app.auth.routes import EMAIL_TAKEN
 from app.extensions import db
+from app.forms import EMAIL_TAKEN
 from app.models import Account, AuthEvent, AuthEventKind, UserSession
 from tests.conftest import DEFAULT_PASSWORD, submit
 

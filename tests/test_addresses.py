@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from flask import Blueprint
 
 from app.addresses import rules
+from app.clock import PARIS
 from app.extensions import db
 from app.models import Account, Address, AddressKind, Member, Trip, TripPurpose
 from tests.conftest import submit
 
-PARIS = ZoneInfo("Europe/Paris")
 REQUIRED = "Ce champ est obligatoire."
 MAISON = {
     "label": "Maison",
@@ -126,17 +126,12 @@ NOW = datetime(2026, 3, 27, 10, 0, tzinfo=PARIS)
 )
 def test_a_trip_is_upcoming_until_its_paris_start(use, upcoming):
     assert rules.is_upcoming(use, NOW) is upcoming
-    assert rules.can_delete([use], NOW) is not upcoming
 
 
 def test_upcoming_compares_instants_across_time_zones():
     # 09:30 UTC is 10:30 in Paris on 27 March 2026 (winter time): the 10:15 trip is over.
     now_utc = datetime(2026, 3, 27, 9, 30, tzinfo=ZoneInfo("UTC"))
     assert not rules.is_upcoming(rules.TripUse(date(2026, 3, 27), time(10, 15), False), now_utc)
-
-
-def test_address_without_trips_can_be_deleted():
-    assert rules.can_delete([], NOW)
 
 
 def test_edit_keeps_a_version_when_past_or_locked_trips_use_the_address():
@@ -152,7 +147,7 @@ def test_edit_keeps_a_version_when_past_or_locked_trips_use_the_address():
 
 
 @pytest.mark.parametrize(
-    ("use", "locked", "changeable"),
+    ("use", "imminent", "changeable"),
     [
         (rules.TripUse(date(2026, 3, 27), time(10, 15), cancelled=False), True, False),
         (rules.TripUse(date(2026, 3, 29), time(10, 0), cancelled=False), True, False),
@@ -162,8 +157,8 @@ def test_edit_keeps_a_version_when_past_or_locked_trips_use_the_address():
         (rules.TripUse(date(2026, 3, 27), time(9, 45), cancelled=False), False, False),
     ],
 )
-def test_locked_and_changeable_trips(use, locked, changeable):
-    assert rules.is_locked(use, NOW) is locked
+def test_imminent_and_changeable_trips(use, imminent, changeable):
+    assert rules.is_imminent(use, NOW) is imminent
     assert rules.is_changeable(use, NOW) is changeable
 
 

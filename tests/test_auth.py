@@ -1,15 +1,17 @@
 """Registration, confirmation, login, logout and forgotten password over HTTP."""
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from app.auth import rules
-from app.auth.routes import EMAIL_TAKEN, LOGIN_FAILED, MATCH_FAILED, MEMBER_HAS_ACCOUNT
+from app.auth.routes import LOGIN_FAILED
+from app.auth.services import MATCH_FAILED, MEMBER_HAS_ACCOUNT
 from app.auth.tokens import EXPIRED_MESSAGE, USED_MESSAGE
+from app.clock import PARIS
 from app.extensions import db, limiter
+from app.forms import EMAIL_TAKEN
 from app.models import (
     Account,
     AssistanceFile,
@@ -30,7 +32,6 @@ SOPHIE = {
     "password": DEFAULT_PASSWORD,
     "password_confirm": DEFAULT_PASSWORD,
 }
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def register(client, **changes):
@@ -122,8 +123,8 @@ def test_email_with_capitals_is_stored_in_lower_case(app, client, demo):
 def test_hyphenated_and_accented_names_match_the_roster(app, client, demo, runner):
     with app.app_context():
         insurer = db.session.get(Insurer, demo)
-        from app.auth.rules import fold_name
         from app.models import Member, Offer, Quality
+        from app.text import fold_name
 
         member = Member(
             insurer_id=insurer.id,
@@ -407,7 +408,7 @@ def test_one_generic_message_for_every_login_failure(app, client, auth, email, p
 def test_login_failure_pages_are_identical(client, auth, time_machine):
     # The CSRF token carries a timestamp: freeze the clock so that only the
     # typed e-mail may differ between the two pages.
-    time_machine.move_to(datetime(2026, 9, 14, 10, tzinfo=ZoneInfo("Europe/Paris")), tick=False)
+    time_machine.move_to(datetime(2026, 9, 14, 10, tzinfo=PARIS), tick=False)
     auth.create_account()
     unknown = text(auth.login("inconnu@example.fr", DEFAULT_PASSWORD))
     wrong = text(auth.login("sophie.martin@example.fr", "Mauvais2026!"))
@@ -722,7 +723,7 @@ def test_no_hsts_over_plain_http(client, demo):
 
 
 def test_a_session_ends_8_hours_after_login(client, auth, time_machine):
-    login_time = datetime.now(ZoneInfo("Europe/Paris")).replace(microsecond=0)  # demo: today
+    login_time = datetime.now(PARIS).replace(microsecond=0)  # demo: today
     time_machine.move_to(login_time, tick=False)
     auth.sophie()
     time_machine.move_to(login_time + timedelta(hours=7, minutes=59), tick=False)

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from app.auth import rules
+from app.text import fold_name
 
 
 @pytest.mark.parametrize(
@@ -117,12 +118,12 @@ def test_mobile_phone_formats_refused(raw):
     ],
 )
 def test_name_matching_ignores_case_accents_spaces_and_hyphens(typed, on_card):
-    assert rules.fold_name(typed) == rules.fold_name(on_card)
+    assert fold_name(typed) == fold_name(on_card)
 
 
 @pytest.mark.parametrize(("typed", "on_card"), [("Martine", "MARTIN"), ("Sophie", "Sofie")])
 def test_different_names_do_not_match(typed, on_card):
-    assert rules.fold_name(typed) != rules.fold_name(on_card)
+    assert fold_name(typed) != fold_name(on_card)
 
 
 @pytest.mark.parametrize(

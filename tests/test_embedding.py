@@ -14,14 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from app.auth.passwords import hash_password
-from app.auth.routes import MATCH_FAILED
-from app.auth.rules import fold_name
+from app.auth.services import MATCH_FAILED
 from app.clock import today, utcnow
 from app.embedding import rules
 from app.embedding.settings import Changes, update_insurer
 from app.extensions import db
 from app.models import Account, Insurer, InsurerOrigin, Member, Offer, Quality
 from app.roster.insurers import InsurerError, create_insurer
+from app.text import fold_name
 from tests.conftest import DEFAULT_PASSWORD, csrf_token, submit
 
 DEMO_ORIGIN = "https://www.mutuelle-demo.fr"

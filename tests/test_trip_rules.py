@@ -203,7 +203,7 @@ def test_bookable_hours_of_a_partly_open_day(frozen):
     hours = rules.bookable_hours(now, date(2026, 5, 20))
     assert hours[0] == time(10, 15)
     assert hours[-1] == time(20, 0)
-    assert rules.first_bookable_hour(now, date(2026, 5, 19)) is None
+    assert rules.bookable_hours(now, date(2026, 5, 19)) == []
 
 
 def test_month_days_and_weeks(frozen):

@@ -11,10 +11,10 @@ from datetime import date, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.auth.rules import fold_name
 from app.clock import PARIS
 from app.extensions import db
 from app.models import Account, Address, AddressKind, Member, Quality, Trip, TripPurpose
+from app.text import fold_name
 from app.trips import rules, services
 from tests.conftest import (
     CSRF_PATTERN,

@@ -5,8 +5,9 @@ from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.auth import rules
-from app.auth.forms import EMAIL_LENGTH, REQUIRED, NewPasswordMixin, strip
+from app.auth.forms import EMAIL_LENGTH, NewPasswordMixin
 from app.auth.validators import Email
+from app.forms import REQUIRED, strip
 
 
 class EditAccountForm(FlaskForm):

@@ -3,36 +3,41 @@
 import json
 
 from flask import Response, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required, logout_user
+from flask_login import login_required, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import IntegrityError
 
 from app.account import bp
 from app.account.export import export_account
 from app.account.forms import ChangePasswordForm, DeleteAccountForm, EditAccountForm
-from app.auth import rules, services
+from app.auth import services
 from app.auth.passwords import hash_password, verify_password
-from app.auth.routes import EMAIL_TAKEN
 from app.auth.tokens import Purpose, TokenError, read_token
 from app.auth_session import (
     current_account,
     end_all_sessions,
     end_other_sessions,
     record_event,
+    signed_in,
 )
 from app.clock import today, utcnow
 from app.extensions import db, limiter
+from app.forms import EMAIL_TAKEN
 from app.models import AuthEventKind
 
 WRONG_PASSWORD = "Le mot de passe saisi n'est pas le bon."
 PASSWORD_NEEDED_FOR_EMAIL = (
     "Pour changer d'adresse e-mail, saisissez votre mot de passe actuel (le bon)."
 )
+CONTACT_SAVED = "Vos modifications sont enregistrées."
+CONTACT_SAVED_TO_CONFIRM = (
+    "Vos modifications sont enregistrées. Un e-mail de confirmation a été envoyé à {email} : "
+    "la nouvelle adresse remplacera l'actuelle une fois confirmée."
+)
 
 
 def account_limit_key() -> str:
     """Rate-limit key for « Mon Espace » forms that check the password: the account."""
-    return f"account:{current_user.id}"
+    return f"account:{signed_in().id}"
 
 
 @bp.get("/")
@@ -58,36 +63,18 @@ def edit():
     account = current_account()
     form = EditAccountForm(obj=account)
     if form.validate_on_submit():
-        new_email = form.email.data
-        email_changes = new_email != account.email
-        if email_changes and not verify_password(
+        new_email = form.email.data if form.email.data != account.email else None
+        if new_email and not verify_password(
             account.password_hash, form.current_password.data or ""
         ):
             # Whoever holds the mailbox can reset the password: only the owner may move it.
             form.current_password.errors.append(PASSWORD_NEEDED_FOR_EMAIL)
-            return render_template("account/edit.html", form=form)
-        if email_changes and services.email_taken(new_email, except_account=account):
+        elif not services.change_contact(account, form.phone.data, new_email):
             form.email.errors.append(EMAIL_TAKEN)
-            return render_template("account/edit.html", form=form)
-        account.phone = rules.normalize_phone(form.phone.data)
-        if email_changes:
-            account.pending_email = new_email
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            form.email.errors.append(EMAIL_TAKEN)
-            return render_template("account/edit.html", form=form)
-        if email_changes:
-            services.send_email_change(account)
-            flash(
-                f"Vos modifications sont enregistrées. Un e-mail de confirmation a été envoyé à "
-                f"{new_email} : la nouvelle adresse remplacera l'actuelle une fois confirmée.",
-                "success",
-            )
         else:
-            flash("Vos modifications sont enregistrées.", "success")
-        return redirect(url_for("account.index"))
+            saved = CONTACT_SAVED_TO_CONFIRM.format(email=new_email) if new_email else CONTACT_SAVED
+            flash(saved, "success")
+            return redirect(url_for("account.index"))
     return render_template("account/edit.html", form=form)
 
 
@@ -109,8 +96,6 @@ def confirm_email(token: str):
     old_email = account.email
     account.email, account.pending_email = account.pending_email, None
     # Every other browser is logged out; this one stays in if it is the account's own.
-    if current_user.is_authenticated and current_user.id == account.id:
-        account.current_session_token = current_user.current_session_token
     end_other_sessions(account)
     record_event(AuthEventKind.EMAIL_CHANGED, account)
     db.session.commit()

@@ -5,7 +5,7 @@ from wtforms import SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.addresses import rules, services
-from app.auth.forms import REQUIRED
+from app.forms import REQUIRED
 from app.models import ADDRESS_KIND_LABELS
 
 KIND_MESSAGE = "Choisissez le type d'adresse dans la liste."

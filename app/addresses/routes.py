@@ -1,11 +1,12 @@
 """« Mes adresses »: list, add, view, edit and delete the family's addresses."""
 
-from flask import current_app, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask import flash, redirect, render_template, url_for
+from flask_login import login_required
 from sqlalchemy.exc import IntegrityError
 
 from app.addresses import bp, rules, services
 from app.addresses.forms import AddressForm, ConfirmDeleteForm
+from app.auth_session import signed_in
 from app.clock import now
 from app.extensions import db
 from app.trips.french import format_hour, short_day
@@ -21,7 +22,7 @@ def french_dates():
 
 
 def _phone() -> str | None:
-    return assistance_phone(current_user.member)
+    return assistance_phone(signed_in().member)
 
 
 def kept_message(count: int, phone: str | None) -> str:
@@ -39,11 +40,9 @@ def kept_message(count: int, phone: str | None) -> str:
     return f"{text} au {phone}." if phone else f"{text}."
 
 
-def _faq_link() -> str | None:
-    """The FAQ answer about deleting an address, once the FAQ exists."""
-    if "faq.answer" in current_app.view_functions:
-        return url_for("faq.answer", slug=FAQ_DELETE_SLUG)
-    return None
+def _faq_link() -> str:
+    """The FAQ answer about deleting an address."""
+    return url_for("faq.answer", slug=FAQ_DELETE_SLUG)
 
 
 def _save(form, template: str, **context):
@@ -61,7 +60,7 @@ def _save(form, template: str, **context):
 @login_required
 def index():
     """The account's current addresses."""
-    addresses = services.current_addresses(current_user.id)
+    addresses = services.current_addresses(signed_in().id)
     return render_template("addresses/index.html", addresses=addresses)
 
 
@@ -69,9 +68,9 @@ def index():
 @login_required
 def create():
     """« Ajouter une adresse »."""
-    form = AddressForm(account_id=current_user.id)
+    form = AddressForm(account_id=signed_in().id)
     if form.validate_on_submit():
-        address = services.create(current_user.id, form)
+        address = services.create(signed_in().id, form)
         error_page = _save(form, "addresses/form.html", address=None)
         if error_page:
             return error_page
@@ -84,7 +83,7 @@ def create():
 @login_required
 def show(address_id: int):
     """One address, with the trips still to come that use it and how many past ones did."""
-    address = services.address_or_404(current_user.id, address_id)
+    address = services.address_or_404(signed_in().id, address_id)
     moment = now()
     upcoming = services.upcoming_trips(services.trips_ahead(address, moment), moment)
     return render_template(
@@ -99,8 +98,8 @@ def show(address_id: int):
 @login_required
 def edit(address_id: int):
     """« Modifier »: changeable trips follow the change; past and locked ones keep the old one."""
-    address = services.address_or_404(current_user.id, address_id)
-    form = AddressForm(obj=address, account_id=current_user.id, address_id=address.id)
+    address = services.address_or_404(signed_in().id, address_id)
+    form = AddressForm(obj=address, account_id=signed_in().id, address_id=address.id)
     if not form.is_submitted():
         form.kind.data = address.kind.value
     if form.validate_on_submit():
@@ -109,8 +108,8 @@ def edit(address_id: int):
         if error_page:
             return error_page
         flash(f"L'adresse « {edited.address.label} » est modifiée.", "success")
-        if edited.kept_by_locked_trips:
-            flash(kept_message(edited.kept_by_locked_trips, _phone()), "info")
+        if edited.kept_by_imminent_trips:
+            flash(kept_message(edited.kept_by_imminent_trips, _phone()), "info")
         return redirect(url_for("addresses.index"))
     return render_template("addresses/form.html", form=form, address=address, phone=_phone())
 
@@ -119,7 +118,7 @@ def edit(address_id: int):
 @login_required
 def delete(address_id: int):
     """« Supprimer », after confirmation; refused while a trip still to come uses it."""
-    address = services.address_or_404(current_user.id, address_id)
+    address = services.address_or_404(signed_in().id, address_id)
     moment = now()
     blocking = services.upcoming_trips(services.trips_ahead(address, moment), moment)
     form = ConfirmDeleteForm()
@@ -134,7 +133,7 @@ def delete(address_id: int):
         form=form,
         blocking=blocking,
         blocked_message=rules.DELETE_BLOCKED_MESSAGE,
-        locked_ids={trip.id for trip in services.locked_trips(blocking, moment)},
+        imminent_ids={trip.id for trip in services.imminent_trips(blocking, moment)},
         phone=_phone() if blocking else None,
         faq_link=_faq_link(),
     )

@@ -8,12 +8,9 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
-from app.auth.rules import fold_name
-from app.trips.rules import far_enough
-
-PARIS = ZoneInfo("Europe/Paris")
+from app.text import fold_name
+from app.trips.rules import far_enough, starts_at
 
 LABEL_MAX_LENGTH = 100
 STREET_MAX_LENGTH = 200
@@ -80,34 +77,27 @@ class TripUse:
     cancelled: bool
 
 
-def trip_start(trip_date: date, trip_time: time) -> datetime:
-    """The instant a trip starts, from its Paris local date and hour."""
-    return datetime.combine(trip_date, trip_time, tzinfo=PARIS)
-
-
 def is_upcoming(use: TripUse, now: datetime) -> bool:
     """A trip still to come: not cancelled and not started yet (Paris time)."""
-    return not use.cancelled and trip_start(use.trip_date, use.trip_time) > now
+    return not use.cancelled and starts_at(use.trip_date, use.trip_time) > now
 
 
 def is_past(use: TripUse, now: datetime) -> bool:
     """A trip that belongs to history: its date and hour are over (cancelled or not)."""
-    return trip_start(use.trip_date, use.trip_time) <= now
+    return starts_at(use.trip_date, use.trip_time) <= now
 
 
-def is_locked(use: TripUse, now: datetime) -> bool:
-    """A trip still to come but less than 48 h ahead: already sent to the transporter."""
+def is_imminent(use: TripUse, now: datetime) -> bool:
+    """A trip still to come but less than 48 h ahead: already sent to the transporter.
+
+    (A trip that may no longer change, past ones included, is `trips.rules.is_locked`.)
+    """
     return is_upcoming(use, now) and not far_enough(now, use.trip_date, use.trip_time)
 
 
 def is_changeable(use: TripUse, now: datetime) -> bool:
     """A trip 48 h or more ahead, not cancelled: the parent may still change it."""
     return not use.cancelled and far_enough(now, use.trip_date, use.trip_time)
-
-
-def can_delete(uses: Iterable[TripUse], now: datetime) -> bool:
-    """An address may be deleted when no trip still to come uses it."""
-    return not any(is_upcoming(use, now) for use in uses)
 
 
 def edit_needs_new_version(uses: Iterable[TripUse], now: datetime) -> bool:
@@ -117,4 +107,4 @@ def edit_needs_new_version(uses: Iterable[TripUse], now: datetime) -> bool:
     transporter with it, so they must not change behind its back. Only the trips still
     changeable follow the corrected address.
     """
-    return any(is_past(use, now) or is_locked(use, now) for use in uses)
+    return any(is_past(use, now) or is_imminent(use, now) for use in uses)

@@ -99,8 +99,8 @@ def upcoming_trips(trips: Sequence[Trip], now: datetime) -> list[Trip]:
     return [trip for trip in trips if rules.is_upcoming(use_of(trip), now)]
 
 
-def locked_trips(trips: Sequence[Trip], now: datetime) -> list[Trip]:
-    return [trip for trip in trips if rules.is_locked(use_of(trip), now)]
+def imminent_trips(trips: Sequence[Trip], now: datetime) -> list[Trip]:
+    return [trip for trip in trips if rules.is_imminent(use_of(trip), now)]
 
 
 def values_of(form) -> dict:
@@ -134,7 +134,7 @@ class Edited:
     """An edited address, and how many locked trips kept its previous version."""
 
     address: Address
-    kept_by_locked_trips: int = 0
+    kept_by_imminent_trips: int = 0
 
 
 def update(address: Address, form, now: datetime) -> Edited:
@@ -167,7 +167,7 @@ def update(address: Address, form, now: datetime) -> Edited:
             trip.from_address_id = replacement.id
         if trip.to_address_id == address.id:
             trip.to_address_id = replacement.id
-    return Edited(replacement, sum(rules.is_locked(use, now) for use in uses))
+    return Edited(replacement, sum(rules.is_imminent(use, now) for use in uses))
 
 
 def archive(address: Address) -> None:

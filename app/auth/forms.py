@@ -6,8 +6,8 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.auth import rules
 from app.auth.validators import Email
+from app.forms import REQUIRED, strip
 
-REQUIRED = "Ce champ est obligatoire."
 NAME_LENGTH = Length(max=100, message="Ce champ ne doit pas dépasser 100 caractères.")
 EMAIL_LENGTH = Length(max=254, message="L'adresse e-mail ne doit pas dépasser 254 caractères.")
 PASSWORDS_DIFFER = "Les deux mots de passe ne sont pas identiques."
@@ -25,10 +25,6 @@ PASSWORD_HELP = (
     "passe que vous utilisez déjà ailleurs ou trop évident (prénom, lieu de résidence, "
     "« 0000 », « 1234 »…)."
 )
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class NewPasswordMixin:

@@ -4,7 +4,6 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from app.auth import bp, rules, services
@@ -17,16 +16,6 @@ from app.embedding import context as embedding
 from app.extensions import db, limiter
 from app.models import Account, AuthEventKind
 
-MATCH_FAILED = (
-    "Nous ne trouvons pas d'adhérent ou de souscripteur correspondant à ces informations. "
-    "Vérifiez le numéro adhérent, le prénom et le nom tels qu'ils figurent sur votre carte "
-    "de tiers payant."
-)
-MEMBER_HAS_ACCOUNT = (
-    "Un compte existe déjà pour cet adhérent. Connectez-vous, ou utilisez « J'ai oublié mon "
-    "mot de passe » si vous ne vous en souvenez plus."
-)
-EMAIL_TAKEN = "Cette adresse e-mail est déjà utilisée par un autre compte."
 LOGIN_FAILED = "Adresse e-mail ou mot de passe incorrect, ou inscription pas encore confirmée."
 # The FAQ answer that helps with login problems.
 LOGIN_HELP_SLUG = "probleme-de-connexion"
@@ -52,52 +41,41 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-@bp.route("/inscription", methods=["GET", "POST"])
-@limiter.limit("10 per 10 minutes", methods=["POST"])
-def register():
-    """Create an account from the insurance card, then e-mail the confirmation link."""
-    if current_user.is_authenticated:
-        return redirect(url_for("account.index"))
+def _registration_form() -> tuple[RegistrationForm, bool]:
+    """The form, its insurers offered (the embedding insurer's only, in its context), and
+    whether to show their list."""
     insurers = embedding.registration_insurers(services.insurers_for_registration)
     form = RegistrationForm()
     form.insurer.choices = [SelectChoice(insurer.id, insurer.name) for insurer in insurers]
     show_insurer = len(insurers) > 1
     if not show_insurer and insurers:
         form.insurer.data = insurers[0].id
-    if not form.validate_on_submit():
-        return render_template("auth/register.html", form=form, show_insurer=show_insurer)
+    return form, show_insurer
 
-    member = services.find_registrable_member(
-        form.insurer.data, form.member_number.data, form.first_name.data, form.last_name.data
-    )
-    if member is None:
-        form.form_errors.append(MATCH_FAILED)
-    elif member.account is not None:
-        form.form_errors.append(MEMBER_HAS_ACCOUNT)
-    elif not services.has_valid_offer(member):
-        form.form_errors.append(rules.OFFER_MESSAGE)
-    elif services.email_taken(form.email.data):
-        form.email.errors.append(EMAIL_TAKEN)
-    if form.form_errors or form.email.errors:
-        return render_template("auth/register.html", form=form, show_insurer=show_insurer)
 
-    account = Account(
-        member=member,
-        email=form.email.data,
-        phone=rules.normalize_phone(form.phone.data),
-        password_hash=hash_password(form.password.data),
-    )
-    db.session.add(account)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Another registration for this member or e-mail won the race.
-        db.session.rollback()
-        form.form_errors.append(MEMBER_HAS_ACCOUNT)
-        return render_template("auth/register.html", form=form, show_insurer=show_insurer)
-    record_event(AuthEventKind.REGISTER, account)
-    services.send_confirmation(account)
-    return render_template("auth/check_email.html", email=account.email)
+@bp.route("/inscription", methods=["GET", "POST"])
+@limiter.limit("10 per 10 minutes", methods=["POST"])
+def register():
+    """Create an account from the insurance card, then e-mail the confirmation link."""
+    if current_user.is_authenticated:
+        return redirect(url_for("account.index"))
+    form, show_insurer = _registration_form()
+    if form.validate_on_submit():
+        result = services.register_account(
+            form.insurer.data,
+            form.member_number.data,
+            form.first_name.data,
+            form.last_name.data,
+            email=form.email.data,
+            phone=form.phone.data,
+            password=form.password.data,
+        )
+        if isinstance(result, Account):
+            services.send_confirmation(result)
+            return render_template("auth/check_email.html", email=result.email)
+        errors = form[result.field].errors if result.field else form.form_errors
+        errors.append(result.message)
+    return render_template("auth/register.html", form=form, show_insurer=show_insurer)
 
 
 @bp.get("/inscription/confirmer/<token>")
@@ -172,7 +150,7 @@ def login():
 @login_required
 def logout():
     """Log out this browser; the session cookie it held is useless afterwards."""
-    end_session(current_user._get_current_object())
+    end_session()
     flash("Vous êtes déconnecté(e).", "info")
     return redirect(url_for("main.index"))
 

@@ -4,10 +4,11 @@ No Flask here, so that forms, views, the CLI and tests all call the same code.
 """
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from datetime import date
 from functools import cache
+
+from app.text import fold_name
 
 PASSWORD_POLICY_MESSAGE = (
     "Le mot de passe doit contenir au minimum 8 caractères dont au moins une majuscule, "
@@ -33,21 +34,6 @@ PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
 
 _SPACES = re.compile(r"\s+")
-_HYPHENS = re.compile(r"[-‐‑‒–—_]")
-_APOSTROPHES = re.compile(r"[’`´ʼ]")
-
-
-def fold_name(name: str) -> str:
-    """Fold a name for matching: no case, accents, hyphens or repeated spaces.
-
-    Cards print names in capitals, often without accents: « MARTIN-DUPRÉ » and
-    « martin  dupre » fold to the same key.
-    """
-    decomposed = unicodedata.normalize("NFKD", name)
-    without_accents = "".join(c for c in decomposed if not unicodedata.combining(c))
-    text = _APOSTROPHES.sub("'", without_accents.casefold())
-    text = _HYPHENS.sub(" ", text)
-    return _SPACES.sub(" ", text).strip()
 
 
 def normalize_member_number(number: str) -> str | None:

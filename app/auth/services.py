@@ -1,16 +1,39 @@
 """Account operations that touch the database: roster matching, offers, e-mails sent."""
 
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from flask import url_for
+from sqlalchemy.exc import IntegrityError
 
 from app.auth import rules
+from app.auth.passwords import hash_password
 from app.auth.tokens import Purpose, make_token
+from app.auth_session import record_event
 from app.clock import today
 from app.email import public_url, send_email
 from app.extensions import db
-from app.models import Account, Insurer, Member, Offer, Quality
+from app.forms import EMAIL_TAKEN
+from app.models import Account, AuthEventKind, Insurer, Member, Offer, Quality
+from app.text import fold_name
 
 REGISTRABLE = (Quality.ADHERENT, Quality.SOUSCRIPTEUR)
+MATCH_FAILED = (
+    "Nous ne trouvons pas d'adhérent ou de souscripteur correspondant à ces informations. "
+    "Vérifiez le numéro adhérent, le prénom et le nom tels qu'ils figurent sur votre carte "
+    "de tiers payant."
+)
+MEMBER_HAS_ACCOUNT = (
+    "Un compte existe déjà pour cet adhérent. Connectez-vous, ou utilisez « J'ai oublié mon "
+    "mot de passe » si vous ne vous en souvenez plus."
+)
+
+
+class Refusal(NamedTuple):
+    """Why a registration was refused; `field` names the field it belongs to, if any."""
+
+    message: str
+    field: str | None = None
 
 
 def insurers_for_registration() -> list[Insurer]:
@@ -29,12 +52,52 @@ def find_registrable_member(
         .where(
             Member.insurer_id == insurer_id,
             Member.member_number == number,
-            Member.first_name_key == rules.fold_name(first_name),
-            Member.last_name_key == rules.fold_name(last_name),
+            Member.first_name_key == fold_name(first_name),
+            Member.last_name_key == fold_name(last_name),
             Member.quality.in_(REGISTRABLE),
         )
         .order_by(Member.id)
     ).first()
+
+
+def register_account(
+    insurer_id: int,
+    member_number: str,
+    first_name: str,
+    last_name: str,
+    *,
+    email: str,
+    phone: str,
+    password: str,
+) -> Account | Refusal:
+    """Create the account of the card's member (not yet confirmed), or say why not.
+
+    A failed match never tells which of the number and the names was wrong.
+    """
+    member = find_registrable_member(insurer_id, member_number, first_name, last_name)
+    if member is None:
+        return Refusal(MATCH_FAILED)
+    if member.account is not None:
+        return Refusal(MEMBER_HAS_ACCOUNT)
+    if not has_valid_offer(member):
+        return Refusal(rules.OFFER_MESSAGE)
+    if email_taken(email):
+        return Refusal(EMAIL_TAKEN, "email")
+    account = Account(
+        member=member,
+        email=email,
+        phone=rules.normalize_phone(phone),
+        password_hash=hash_password(password),
+    )
+    db.session.add(account)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another registration for this member or e-mail won the race.
+        db.session.rollback()
+        return Refusal(MEMBER_HAS_ACCOUNT)
+    record_event(AuthEventKind.REGISTER, account)
+    return account
 
 
 def has_valid_offer(member: Member) -> bool:
@@ -66,6 +129,24 @@ def email_taken(email: str, except_account: Account | None = None) -> bool:
     if except_account is not None:
         query = query.where(Account.id != except_account.id)
     return db.session.scalar(query.limit(1)) is not None
+
+
+def change_contact(account: Account, phone: str, new_email: str | None) -> bool:
+    """Save the phone, and e-mail the new address its confirmation link (it replaces the
+    current one once confirmed); False when another account uses that address."""
+    if new_email and email_taken(new_email, except_account=account):
+        return False
+    account.phone = rules.normalize_phone(phone)
+    if new_email:
+        account.pending_email = new_email
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    if new_email:
+        send_email_change(account)
+    return True
 
 
 def send_confirmation(account: Account) -> None:

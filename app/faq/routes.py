@@ -10,6 +10,7 @@ from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import contains_eager
 
+from app.auth_session import signed_in
 from app.email import public_url
 from app.embedding.context import current_insurer
 from app.extensions import db
@@ -57,7 +58,7 @@ def assistance_insurer() -> Insurer | None:
     """The mutuelle whose assistance to suggest: the member's, else the one whose context
     (iframe) the visit is in, else the only one served; None for the general advice."""
     if current_user.is_authenticated:
-        return db.session.get(Insurer, current_user.member.insurer_id)
+        return db.session.get(Insurer, signed_in().member.insurer_id)
     insurer = current_insurer()  # loaded once per request: the CSP header needs it anyway
     if insurer is not None:
         return insurer

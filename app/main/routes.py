@@ -1,4 +1,4 @@
-from flask import current_app, render_template
+from flask import render_template
 
 from app.main import bp
 
@@ -9,7 +9,7 @@ def index():
     return render_template("main/index.html")
 
 
-# Footer links, shown only once the page they lead to exists.
+# Footer links.
 FOOTER_LINKS = [
     ("faq.index", "Questions fréquentes"),
     ("faq.health_data", "Données de santé"),
@@ -19,7 +19,7 @@ FOOTER_LINKS = [
 ]
 
 
-# « Mon Espace » shortcuts and header links, shown once the feature exists.
+# « Mon Espace » shortcuts and header links.
 ACCOUNT_SHORTCUTS = [
     ("addresses.index", "Mes adresses", "Domiciles, écoles, collèges et lycées de la famille."),
     ("trips.calendar", "Mes trajets", "Réserver, modifier ou annuler les trajets des enfants."),
@@ -31,14 +31,6 @@ ACCOUNT_SHORTCUTS = [
 ]
 
 
-def _existing(links):
-    return [link for link in links if link[0] in current_app.view_functions]
-
-
 @bp.app_context_processor
 def inject_navigation():
-    return {
-        "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
-        "footer_links": lambda: _existing(FOOTER_LINKS),
-        "account_shortcuts": lambda: _existing(ACCOUNT_SHORTCUTS),
-    }
+    return {"footer_links": FOOTER_LINKS, "account_shortcuts": ACCOUNT_SHORTCUTS}

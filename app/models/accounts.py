@@ -6,7 +6,6 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
@@ -15,7 +14,7 @@ from app.models.roster import Member
 from app.models.types import enum_column
 
 
-class Account(UserMixin, db.Model):
+class Account(db.Model):
     """A login identity, linked to exactly one registering member."""
 
     __tablename__ = "accounts"
@@ -40,13 +39,6 @@ class Account(UserMixin, db.Model):
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="account", cascade="all, delete-orphan", passive_deletes=True
     )
-
-    # The session through which this request was authenticated (set by the user loader).
-    current_session_token = None
-
-    def get_id(self) -> str | None:
-        """Flask-Login stores the session token, never the account id, in the cookie."""
-        return self.current_session_token
 
     @property
     def is_confirmed(self) -> bool:

@@ -7,7 +7,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from app.auth.forms import REQUIRED, strip
+from app.forms import REQUIRED, strip
 from app.models import AssistanceFile
 from app.reimbursements import rules, storage
 from app.reimbursements.services import first_guarantee_start

@@ -18,7 +18,8 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.auth.rules import fold_name, normalize_member_number
+from app.auth.rules import normalize_member_number
+from app.text import fold_name
 
 # One insurer's whole roster fits well below these; larger feeds are split into several files.
 MAX_BYTES = 20 * 1024 * 1024

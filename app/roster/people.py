@@ -15,7 +15,6 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from app.auth.rules import fold_name
 from app.models import Insurer, Member, Offer, Quality
 from app.roster.csvfile import (
     MAX_BYTES,
@@ -30,6 +29,7 @@ from app.roster.csvfile import (
     word_key,
     write_all_or_nothing,
 )
+from app.text import fold_name
 
 COLUMNS = (
     "numero_adherent",

@@ -5,7 +5,7 @@ from wtforms import SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
-from app.auth.forms import REQUIRED, strip
+from app.forms import REQUIRED, strip
 from app.models import TRIP_PURPOSE_LABELS, TripPurpose
 from app.trips import rules
 

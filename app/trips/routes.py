@@ -4,9 +4,10 @@ from datetime import date, datetime, time
 from typing import NamedTuple
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from app import clock
+from app.auth_session import signed_in
 from app.models import Trip, TripPurpose
 from app.trips import bp, rules, services
 from app.trips.calendar_grid import calendar_rows
@@ -67,7 +68,7 @@ def _outside_help(year, month, now, covers) -> OutsideHelp:
     """What the parent can do; with no guarantee at all on the file, only the assistance."""
     next_month = _next_open_month(year, month, now, covers) or rules.add_months(year, month, 1)
     return OutsideHelp(
-        phone=services.assistance_phone(current_user.member),
+        phone=services.assistance_phone(signed_in().member),
         no_guarantee=not covers,
         guarantees_over=bool(covers) and all(cover.ends_on < now.date() for cover in covers),
         next_month_url=month_url(*next_month),
@@ -78,9 +79,10 @@ def _outside_help(year, month, now, covers) -> OutsideHelp:
 def _month_page(year: int, month: int, now: datetime) -> dict:
     """What the calendar of a month shows: its days and their states, trip counts, the
     month list, and the way out when the month has nothing to choose."""
-    covers = services.covers_of(current_user.member)
+    account = signed_in()
+    covers = services.covers_of(account.member)
     days = rules.month_days(year, month, now, covers)
-    counts = services.trip_counts(current_user, days[0].day, days[-1].day)
+    counts = services.trip_counts(account, days[0].day, days[-1].day)
     months = []
     for delta in range(MONTH_LIST_LENGTH):
         item = rules.add_months(now.year, now.month, delta)
@@ -165,15 +167,16 @@ class DayPage(NamedTuple):
 
 def _day_page(day: date, now: datetime) -> DayPage:
     """The day's trips, and the form « Ajouter un trajet » when the day can be booked."""
-    covers = services.covers_of(current_user.member)
+    account = signed_in()
+    covers = services.covers_of(account.member)
     status = rules.day_status(day, now, covers)
-    trips = services.trips_of_day(current_user, day)
+    trips = services.trips_of_day(account, day)
     locked = {trip.id for trip in trips if rules.is_locked(now, trip.trip_date, trip.trip_time)}
     if not status.selectable:
         stuck = status.state is rules.DayState.OUTSIDE_GUARANTEE
         help = _outside_help(day.year, day.month, now, covers) if stuck else None
         return DayPage(day, status, trips, locked, help, [], [], None, None)
-    children, addresses = services.booking_choices(current_user.member, current_user)
+    children, addresses = services.booking_choices(account.member, account)
     bookable = rules.bookable_hours(now, day)
     # Hours less than 48 h ahead stay listed, disabled: they are the first ones of the list.
     too_soon = rules.HOURS[: len(rules.HOURS) - len(bookable)]
@@ -184,19 +187,20 @@ def _day_page(day: date, now: datetime) -> DayPage:
 
 def _book(page: DayPage, now: datetime):
     """Save the trip the form asks for and go to it, or put the problems on the form."""
+    account = signed_in()
     booking = _booking(page.form, page.day)
     anchor = url_for("trips.day", day_text=page.day.isoformat()) + "#trajet-{}"
     for trip in page.trips:
         if (trip.child_id, trip.trip_time) == (booking.child_id, booking.hour) and (
-            services.same_trip(trip, current_user, booking)
+            services.same_trip(trip, account, booking)
         ):
             # The same form sent twice: the trip exists, show it.
             flash(f"Ce trajet est déjà enregistré : {_describe(trip)}.", "info")
             return redirect(anchor.format(trip.id))
-    covers = services.covers_of(current_user.member)
+    covers = services.covers_of(account.member)
     problems = _booking_problems(booking, now, covers, page.children, page.addresses)
     if not problems:
-        saved = services.create_trip(current_user, booking)
+        saved = services.create_trip(account, booking)
         if saved is not None:
             if saved.created:
                 flash(f"Trajet ajouté : {_describe(saved.trip)}.", "success")
@@ -230,7 +234,7 @@ def day(day_text: str):
 def trip_list():
     """« Mes trajets »: upcoming trips, the most recent past ones, cancelled ones."""
     now = clock.now()
-    listing = services.trip_list(current_user, now)
+    listing = services.trip_list(signed_in(), now)
     return render_template(
         "trips/list.html",
         upcoming=listing.upcoming,
@@ -246,7 +250,7 @@ def trip_list():
 
 
 def _trip_page(trip: Trip, *, error: str | None = None, status: int = 200):
-    account = current_user
+    account = signed_in()
     now = clock.now()
     locked = rules.is_locked(now, trip.trip_date, trip.trip_time)
     return render_template(
@@ -264,7 +268,7 @@ def _trip_page(trip: Trip, *, error: str | None = None, status: int = 200):
 @login_required
 def trip(trip_id: int):
     """One trip, with « Modifier » and « Annuler » until 48 h before it."""
-    return _trip_page(services.trip_or_404(current_user, trip_id))
+    return _trip_page(services.trip_or_404(signed_in(), trip_id))
 
 
 def _booking_problems(booking, now, covers, children, addresses, except_trip=None) -> dict:
@@ -295,7 +299,7 @@ def _trip_to_change(trip_id: int):
 
     A form sent anyway (a forged or stale POST) gets a 409 with that page.
     """
-    account = current_user
+    account = signed_in()
     trip = services.trip_or_404(account, trip_id)
     refusal = _refusal(trip)
     if refusal is None:

@@ -103,8 +103,7 @@ class Cover:
 class Day(NamedTuple):
     """A calendar day with its state; `reason` is the full sentence when it is disabled.
 
-    A named tuple: a month builds some 35 of them per calendar page, and the kept calendar
-    contents are looked up by them (tuple hashing and comparison run in C).
+    A named tuple: a month builds some 35 of them per calendar page.
     """
 
     day: date
@@ -158,18 +157,14 @@ def far_enough(now: datetime, day: date, hour: time) -> bool:
 
 
 def is_locked(now: datetime, day: date, hour: time) -> bool:
-    """A trip less than 48 h ahead was sent to the transporter: no change, no cancellation."""
+    """A trip less than 48 h ahead (or past) was sent to the transporter: no change, no
+    cancellation."""
     return not far_enough(now, day, hour)
 
 
 def bookable_hours(now: datetime, day: date) -> list[time]:
     """The hours of the list that are still 48 h or more ahead on that day."""
     return [hour for hour in HOURS if far_enough(now, day, hour)]
-
-
-def first_bookable_hour(now: datetime, day: date) -> time | None:
-    hours = bookable_hours(now, day)
-    return hours[0] if hours else None
 
 
 # --- Public holidays ------------------------------------------------------------------------
