@@ -324,3 +324,13 @@ def test_password_checks_in_mon_espace_are_rate_limited(client, auth):
 def test_data_export_is_never_cached(client, auth):
     auth.sophie()
     assert client.get("/mon-espace/mes-donnees").headers["Cache-Control"] == "no-store"
+
+
+def test_mon_espace_runs_three_statements(client, auth, count_queries):
+    auth.sophie()
+    client.get("/mon-espace/")
+    with count_queries() as counter:
+        page = client.get("/mon-espace/").get_data(as_text=True)
+    # The identity; the account with its member, insurer and offers; the family.
+    assert counter.count == 3, counter.statements
+    assert "Mutuelle Démo" in page and "Maxime" in page

@@ -704,11 +704,12 @@ def test_faq_file_errors_are_reported(source, message):
 
 
 def test_benchmark_data_load_includes_the_faq(tmp_path):
-    """bench/run.py measures /faq and a search: its fresh database must hold the FAQ."""
+    """bench/run.py measures /faq: its fresh database must hold the FAQ."""
     from bench import run
 
     url = f"sqlite:///{tmp_path / 'bench.db'}"
-    counts = run.load_volume(url, run.Volume(accounts=1, addresses=2, trips=2), date(2026, 3, 2))
+    volume = run.Volume(accounts=1, addresses=2, trips=2)
+    counts = run.load_volume(url, volume, date(2026, 3, 2), families=1)
     assert counts["faq_entries"] == len(client_lines())
     engine = sa.create_engine(url)
     try:
@@ -717,3 +718,33 @@ def test_benchmark_data_load_includes_the_faq(tmp_path):
     finally:
         engine.dispose()
     assert {"mot-de-passe-oublie", "supprimer-une-adresse"} <= slugs
+
+
+def test_the_faq_page_shows_a_changed_answer_at_once(app, client, faq):
+    """The questions by theme are kept rendered under their content: a change shows on the
+    next page."""
+    first = client.get("/faq").get_data(as_text=True)
+    assert client.get("/faq").get_data(as_text=True) == first
+    with app.app_context():
+        entry = db.session.scalars(sa.select(FaqEntry).order_by(FaqEntry.id)).first()
+        entry.answer = "Une réponse toute neuve, écrite par l'assistance."
+        db.session.commit()
+    changed = client.get("/faq").get_data(as_text=True)
+    assert "Une réponse toute neuve, écrite par l&#39;assistance." in changed
+    assert changed != first
+
+
+def test_the_kept_faq_part_holds_nothing_of_a_visitor(app, client, auth, other_client, faq):
+    auth.sophie()
+    mine = client.get("/faq").get_data(as_text=True)
+    assert "Déconnexion" in mine
+    anonymous = other_client.get("/faq").get_data(as_text=True)
+    assert "Déconnexion" not in anonymous and "Sophie" not in anonymous
+    assert 'href="/connexion">Connexion</a>' in anonymous
+
+
+def test_the_faq_page_runs_one_statement(client, faq, count_queries):
+    client.get("/faq")
+    with count_queries() as counter:
+        assert client.get("/faq").status_code == 200
+    assert counter.count == 1

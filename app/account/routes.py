@@ -44,7 +44,7 @@ def account_limit_key() -> str:
 @login_required
 def index():
     """« Mon Espace »: my account, my family, and what I can do from here."""
-    account = current_account()
+    account = services.account_details(signed_in().id)
     return render_template(
         "account/index.html",
         account=account,

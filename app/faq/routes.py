@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import groupby
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm import contains_eager
 
 from app.auth_session import signed_in
@@ -33,8 +35,49 @@ SCOPE_SLUGS = ("ce-que-couvre-la-plateforme", "devis", "trajet-examen")
 
 @dataclass
 class ThemeGroup:
-    theme: FaqTheme
-    entries: list[FaqEntry]
+    theme: FaqTheme | Theme
+    entries: list[FaqEntry] | list[Question]
+
+
+class Theme(NamedTuple):
+    slug: str
+    title: str
+
+
+class Question(NamedTuple):
+    slug: str
+    question: str
+    answer: str
+
+
+# What the questions by theme show, in display order: plain rows, compared as they are.
+_QUESTIONS_BY_THEME = (
+    sa.select(FaqTheme.slug, FaqTheme.title, FaqEntry.slug, FaqEntry.question, FaqEntry.answer)
+    .join(FaqEntry.theme)
+    .order_by(FaqTheme.position, FaqTheme.id, FaqEntry.position, FaqEntry.id)
+)
+_KEPT_THEMES = "cartable_faq_themes"
+
+
+def themes_part() -> Markup:
+    """Every question by theme, rendered. It is the same for every visitor and holds no
+    personal data, so it is kept (one per application root) under the content it was
+    rendered from, read on each request: any change of a question, an answer, a theme or
+    their order renders it again."""
+    content = tuple(tuple(row) for row in db.session.execute(_QUESTIONS_BY_THEME))
+    kept = current_app.extensions.setdefault(_KEPT_THEMES, {})
+    version = kept.get(request.script_root)
+    if version is not None and version[0] == content:
+        return version[1]
+    groups = [
+        ThemeGroup(Theme(*theme), [Question(*row[2:]) for row in rows])
+        for theme, rows in groupby(content, key=lambda row: row[:2])
+    ]
+    html = render_template("faq/_themes.html", groups=groups, level=2)
+    part = Markup(html)  # noqa: S704 - rendered by an autoescaped template
+    if not current_app.jinja_env.auto_reload:  # development: a template edit shows at once
+        kept[request.script_root] = (content, part)
+    return part
 
 
 def all_entries() -> list[FaqEntry]:
@@ -74,9 +117,9 @@ def _document(entry: FaqEntry) -> Document:
 def index():
     """The questions grouped by theme; with `q`, the answers ranked for that search."""
     query = " ".join(request.args.get("q", "")[:QUERY_MAX_LENGTH].split())
-    entries = all_entries()
     if not query:
-        return render_template("faq/index.html", groups=group_by_theme(entries), query="")
+        return render_template("faq/index.html", query="", themes=themes_part())
+    entries = all_entries()
     by_slug = {entry.slug: entry for entry in entries}
     hits = rank([_document(entry) for entry in entries], query)
     results = [(by_slug[hit.key], hit.matched) for hit in hits]
