@@ -57,6 +57,9 @@ class Config:
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False
+    # Redis unreachable: each process counts in its own memory until Redis answers again
+    # (README, « Déploiement »), rather than refusing every login or counting nothing.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     LOGIN_LIMIT_PER_IP = "20 per 10 minutes"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 10 minutes"
 
@@ -78,6 +81,9 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     UPLOAD_MAX_CONTENT_LENGTH = 60 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 100 * 1024
+
+    # `text` for a person reading the console, `json` for a log collector.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     PORT = int(os.environ.get("PORT", "8000"))

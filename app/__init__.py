@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from app import requestlog
 from app.converters import DatabaseIdConverter
 from config import Config, ProductionConfig, config_from_env
 
@@ -17,6 +18,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     app.url_map.converters["int"] = DatabaseIdConverter
+    requestlog.init_app(app)
 
     register_extensions(app)
     register_blueprints(app)
@@ -69,6 +71,9 @@ def register_blueprints(app: Flask) -> None:
     from app.embedding import bp as embedding_bp
 
     app.register_blueprint(embedding_bp)  # /e/<slug>; installs the session interface
+    from app.health import bp as health_bp
+
+    app.register_blueprint(health_bp, url_prefix="/sante")
 
 
 def register_errorhandlers(app: Flask) -> None:

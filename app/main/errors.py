@@ -1,9 +1,15 @@
 """French error pages."""
 
-from flask import Flask, render_template, request
+from functools import cache
+from pathlib import Path
+
+from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.extensions import db
+from app.security import CONTENT_SECURITY_POLICY
 
 ERRORS = {
     400: ("Requête invalide", "La requête envoyée n'a pas pu être comprise."),
@@ -40,7 +46,39 @@ def render_error(code: int, message: str | None = None, form_url: str | None = N
     )
 
 
+# The page nginx also shows when no process answers (static/errors/indisponible.html).
+UNAVAILABLE_PAGE = Path("errors") / "indisponible.html"
+# A database restart takes a few seconds: the browser may try again after this many.
+RETRY_AFTER_SECONDS = 5
+
+
+@cache
+def _unavailable_html(static_folder: str) -> str:
+    return (Path(static_folder) / UNAVAILABLE_PAGE).read_text(encoding="utf-8")
+
+
+def database_unavailable(error: SQLAlchemyError) -> Response:
+    """503 with the static French page: no template, since rendering the layout reads the
+    signed-in account and the insurer in context from the database that does not answer."""
+    current_app.logger.warning("Base de données injoignable : %s", error.__class__.__name__)
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.remove()
+    response = Response(
+        _unavailable_html(current_app.static_folder), status=503, mimetype="text/html"
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # Set here: the usual header would look up the insurer in context, in the database.
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response
+
+
 def register(app: Flask) -> None:
+    # Connection refused, dropped or pool exhausted: the database, not the request, failed.
+    for error in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.register_error_handler(error, database_unavailable)
+
     for code in ERRORS:
         if code == 500:
             continue

@@ -1,0 +1,103 @@
+"""Health checks, the database-down page and the request log (in process; the same with real
+processes behind nginx is in tests/test_deploy.py)."""
+
+import json
+import logging
+
+import pytest
+
+from app import create_app
+from app.requestlog import JsonFormatter, log_handler
+from config import TestingConfig
+from tests.conftest import free_port
+
+
+@pytest.fixture
+def app_without_database(app_config):
+    """The application pointed at a PostgreSQL port where nothing listens."""
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/cartable"
+    return create_app(TestingConfig, **{**app_config, "SQLALCHEMY_DATABASE_URI": url})
+
+
+def test_sante_answers_ok_while_the_process_runs(client):
+    response = client.get("/sante")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).strip() == "ok"
+
+
+def test_sante_pret_answers_ok_when_the_database_answers(client):
+    response = client.get("/sante/pret")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).strip() == "ok"
+
+
+def test_sante_pret_answers_503_when_the_database_does_not(app_without_database):
+    client = app_without_database.test_client()
+    assert client.get("/sante").status_code == 200
+    response = client.get("/sante/pret")
+    assert response.status_code == 503
+    assert "base de données injoignable" in response.get_data(as_text=True)
+
+
+def test_a_page_without_database_is_a_french_503_page_without_traceback(app_without_database):
+    client = app_without_database.test_client()
+    response = client.get("/inscription")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "Service momentanément indisponible" in page
+    assert '<html lang="fr">' in page
+    assert "Traceback" not in page and "OperationalError" not in page
+
+
+def test_every_response_names_its_request_id_and_keeps_a_valid_given_one(client):
+    own = client.get("/").headers["X-Request-Id"]
+    assert len(own) == 32
+    assert client.get("/").headers["X-Request-Id"] != own
+    given = "0123456789abcdef0123456789abcdef"
+    assert client.get("/", headers={"X-Request-Id": given}).headers["X-Request-Id"] == given
+
+
+@pytest.mark.parametrize("forged", ["x" * 65, "abc", "id with spaces", "identifiant-été"])
+def test_a_malformed_request_id_is_replaced(client, forged):
+    answered = client.get("/", headers={"X-Request-Id": forged}).headers["X-Request-Id"]
+    assert answered != forged
+    assert len(answered) == 32
+
+
+def test_one_log_line_per_request_with_its_request_id(client, caplog):
+    caplog.set_level(logging.INFO, logger="cartable.requests")
+    response = client.get("/faq", headers={"X-Request-Id": "req-0001-abcdef"})
+    client.get("/page-qui-n-existe-pas", headers={"X-Request-Id": "req-0002-abcdef"})
+    lines = [r for r in caplog.records if r.name == "cartable.requests"]
+    assert [(r.getMessage(), r.request["status"]) for r in lines] == [
+        ("GET /faq 200", 200),
+        ("GET /page-qui-n-existe-pas 404", 404),
+    ]
+    assert response.headers["X-Request-Id"] == "req-0001-abcdef"
+    formatted = [json.loads(JsonFormatter().format(r)) for r in lines]
+    assert [f["request_id"] for f in formatted] == ["req-0001-abcdef", "req-0002-abcdef"]
+    assert formatted[0]["path"] == "/faq" and formatted[0]["method"] == "GET"
+
+
+def test_the_log_never_holds_an_e_mailed_link_token(client, caplog):
+    caplog.set_level(logging.INFO, logger="cartable.requests")
+    client.get("/mot-de-passe-oublie/un-jeton-secret-de-lien")
+    [line] = [r for r in caplog.records if r.name == "cartable.requests"]
+    assert "un-jeton-secret" not in line.getMessage()
+    assert line.getMessage().startswith("GET /mot-de-passe-oublie/<token>")
+
+
+def test_log_format_json_writes_one_json_object_per_line(client, caplog, capsys):
+    handler = log_handler("json")
+    logger = logging.getLogger("cartable.requests")
+    logger.addHandler(handler)
+    try:
+        caplog.set_level(logging.INFO, logger="cartable.requests")
+        client.get("/", headers={"X-Request-Id": "req-json-000001"})
+    finally:
+        logger.removeHandler(handler)
+    [line] = capsys.readouterr().err.strip().splitlines()
+    entry = json.loads(line)
+    assert entry["request_id"] == "req-json-000001"
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/", 200)
