@@ -1,0 +1,96 @@
+"""A browser for scripts: cookies, CSRF tokens, one connection per request, nothing hidden.
+
+It keeps the session cookie even though the portal marks it `Secure` (PUBLIC_URL is https):
+it stands for a browser talking to the TLS end in front of nginx.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@dataclass
+class Page:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def location(self) -> str:
+        return self.headers.get("location", "")
+
+    def csrf_token(self) -> str | None:
+        match = CSRF.search(self.text)
+        return match.group(1) if match else None
+
+
+@dataclass
+class Browser:
+    host: str
+    port: int
+    timeout: float = 15.0
+    source_address: str | None = None
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, base_url: str, **kwargs) -> Browser:
+        parts = urllib.parse.urlsplit(base_url)
+        return cls(parts.hostname, parts.port, **kwargs)
+
+    def request(
+        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
+    ) -> Page:
+        connection = http.client.HTTPConnection(
+            self.host,
+            self.port,
+            timeout=self.timeout,
+            source_address=(self.source_address, 0) if self.source_address else None,
+        )
+        sent = {"Connection": "close", "User-Agent": "cartable-exercice/1"}
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        data = None
+        if body is not None:
+            data = urllib.parse.urlencode(body)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+            sent["Referer"] = f"http://{self.host}:{self.port}{path}"
+        sent.update(headers or {})
+        try:
+            connection.request(method, path, body=data, headers=sent)
+            response = connection.getresponse()
+            text = response.read().decode("utf-8", errors="replace")
+            received = {name.lower(): value for name, value in response.getheaders()}
+            for name, value in response.getheaders():
+                if name.lower() == "set-cookie":
+                    self._store_cookie(value)
+            return Page(response.status, received, text)
+        finally:
+            connection.close()
+
+    def _store_cookie(self, header: str) -> None:
+        pair, _, attributes = header.partition(";")
+        name, _, value = pair.strip().partition("=")
+        attributes = attributes.lower()
+        if "max-age=0" in attributes or "expires=thu, 01 jan 1970" in attributes:
+            self.cookies.pop(name, None)
+        else:
+            self.cookies[name] = value
+
+    def get(self, path: str, **kwargs) -> Page:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, fields: dict, form_page: Page | None = None, **kwargs) -> Page:
+        """POST a form with the CSRF token of the page showing it (fetched when not given)."""
+        page = form_page or self.get(path)
+        token = page.csrf_token()
+        if token is None:
+            raise RuntimeError(f"no form on {path} ({page.status})")
+        return self.request("POST", path, {"csrf_token": token, **fields}, **kwargs)
+
+    def log_in(self, email: str, password: str) -> Page:
+        return self.post("/connexion", {"email": email, "password": password})

@@ -1,0 +1,303 @@
+"""Start and stop the parts of the production stack on loopback, each on a free port.
+
+Every part is a child process of the caller (or, for PostgreSQL, a cluster in the caller's
+temporary directory) and is stopped by `stop()`, whatever happened before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+PYTHON_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(check, timeout: float, what: str, interval: float = 0.1) -> None:
+    """Call `check` until it is true, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if check():
+                return
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not ready after {timeout:.0f} s")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def http_status(url: str, timeout: float = 2.0) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _stop_process(process: subprocess.Popen | None, timeout: float = 10) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
+
+
+class Redis:
+    """A redis-server of our own, nothing saved to disk."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is missing (apt-get install -y redis-server)")
+        log = open(self.workdir / "redis.log", "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        log.close()
+        wait_until(lambda: port_open(self.port), 10, "redis-server")
+
+    def stop(self) -> None:
+        _stop_process(self.process)
+        self.process = None
+
+    def flush(self) -> None:
+        import redis
+
+        with redis.Redis(host="127.0.0.1", port=self.port) as client:
+            client.flushall()
+
+
+class Postgres:
+    """A throw-away PostgreSQL cluster in `workdir`, on a free loopback port."""
+
+    def __init__(self, workdir: Path, database: str = "cartable") -> None:
+        self.workdir = workdir / "postgres"
+        self.data = workdir / "pgdata"
+        self.port = free_port()
+        self.database = database
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bins:
+            raise RuntimeError("PostgreSQL is missing (apt-get install -y postgresql)")
+        self.bin = Path(bins[-1])
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def _run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        prefix: list[str] = []
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            prefix = ["runuser", "-u", "postgres", "--"]
+        return subprocess.run(
+            [*prefix, *command], check=check, capture_output=True, text=True, cwd="/"
+        )
+
+    def create(self) -> None:
+        self.data.mkdir(parents=True)
+        if os.geteuid() == 0:
+            postgres = pwd.getpwnam("postgres")
+            for path in (self.workdir, self.data):
+                os.chown(path, postgres.pw_uid, postgres.pw_gid)
+            self.workdir.parent.chmod(0o711)  # the postgres user goes through, reads nothing
+        self._run(
+            str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
+            "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+        )  # fmt: skip
+        self.start()
+        self._run(
+            str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+            "-U", "postgres", self.database,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.workdir} -c max_connections=200"
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
+            "-l", str(self.workdir / "postgres.log"), "-w", "-t", "30", "start",
+        )  # fmt: skip
+
+    def stop(self, check: bool = True) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run(
+                str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop",
+                check=check,
+            )  # fmt: skip
+
+
+class WebProcess:
+    """One waitress process of the portal, as its systemd unit starts it."""
+
+    def __init__(self, workdir: Path, name: str, environment: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.name = name
+        self.environment = environment
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    def command(self) -> list[str]:
+        return [
+            str(PYTHON_BIN / "waitress-serve"), "--host", "127.0.0.1", "--port", str(self.port),
+            "--threads", "8", "--trusted-proxy", "127.0.0.1", "--trusted-proxy-count", "1",
+            "--trusted-proxy-headers", "x-forwarded-for x-forwarded-proto",
+            "--clear-untrusted-proxy-headers", "wsgi:app",
+        ]  # fmt: skip
+
+    def start(self, wait: bool = True) -> None:
+        log = open(self.log, "ab")  # noqa: SIM115 - closed once handed to the process
+        self.process = subprocess.Popen(
+            self.command(), cwd=REPOSITORY, env=self.environment,
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        log.close()
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} stopped: see {self.log}")
+            return http_status(f"http://127.0.0.1:{self.port}/sante/pret") == 200
+
+        wait_until(ready, timeout, self.name, interval=0.2)
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish the requests in progress."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        _stop_process(self.process)
+        self.process = None
+
+
+class Nginx:
+    """nginx in front of the web processes, with the production site's proxy settings."""
+
+    def __init__(self, workdir: Path, upstream_ports: list[int]) -> None:
+        self.workdir = workdir / "nginx"
+        self.port = free_port()
+        self.upstream_ports = upstream_ports
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def access_log(self) -> Path:
+        return self.workdir / "access.log"
+
+    def configuration(self) -> str:
+        deploy = REPOSITORY / "deploy" / "nginx"
+        servers = "\n".join(
+            f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;"
+            for port in self.upstream_ports
+        )
+        user = "user root root;\n" if os.geteuid() == 0 else ""
+        return f"""{user}worker_processes 1;
+pid {self.workdir}/nginx.pid;
+error_log {self.workdir}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    client_body_temp_path {self.workdir}/body;
+    proxy_temp_path {self.workdir}/proxy;
+    fastcgi_temp_path {self.workdir}/fastcgi;
+    uwsgi_temp_path {self.workdir}/uwsgi;
+    scgi_temp_path {self.workdir}/scgi;
+    include {deploy}/cartable-http.conf;
+    access_log {self.access_log} cartable;
+    upstream cartable {{
+{servers}
+        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{self.port};
+        server_name localhost;
+        set $cartable_root {REPOSITORY};
+        include {deploy}/cartable-proxy.conf;
+    }}
+}}
+"""
+
+    def start(self) -> None:
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(binary).exists():
+            raise RuntimeError("nginx is missing (apt-get install -y nginx)")
+        self.workdir.mkdir(exist_ok=True)
+        config = self.workdir / "nginx.conf"
+        config.write_text(self.configuration())
+        log = open(self.workdir / "stderr.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [binary, "-p", str(self.workdir), "-c", str(config), "-g", "daemon off;"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        log.close()
+        wait_until(lambda: port_open(self.port), 10, "nginx")
+
+    def stop(self) -> None:
+        _stop_process(self.process)
+        self.process = None
+
+
+def app_environment(*, database_url: str, redis_url: str, workdir: Path, **extra) -> dict:
+    """The environment of the systemd units (cartable.env.example), for a local stack."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("CARTABLE_", "MAIL_", "TEST_DATABASE", "DATABASE_"))
+    }
+    environment.update(
+        CARTABLE_ENV="production",
+        SECRET_KEY="exercice-" + "k" * 40,
+        # TLS ends in front of nginx in production; loopback nginx speaks plain http here.
+        PUBLIC_URL="https://cartable.exercice.test",
+        DATABASE_URL=database_url,
+        RATELIMIT_STORAGE_URI=redis_url,
+        UPLOAD_FOLDER=str(workdir / "uploads"),
+        LOG_FORMAT="json",
+        PYTHONUNBUFFERED="1",
+    )
+    environment.update({key: str(value) for key, value in extra.items()})
+    return environment

@@ -1,0 +1,356 @@
+"""The production stack with real processes: two waitress processes of the portal on the
+suite's PostgreSQL database, a Redis of their own, nginx in front (deploy/nginx).
+
+Skipped on SQLite (production runs PostgreSQL only), or when redis-server or nginx is
+missing; `.ci/run` installs them.
+"""
+
+import json
+import shutil
+import time
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.clock import now
+from app.extensions import db
+from app.models import Account, Address, AddressKind, Member, Trip
+from app.trips import rules
+from deploy.drilling.client import Browser
+from deploy.drilling.stack import Nginx, Redis, WebProcess, app_environment, free_port
+from tests.conftest import DEFAULT_PASSWORD
+
+SOPHIE = "sophie.martin@example.fr"
+STANDBY = "Service momentanément indisponible"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="module")
+def redis_server(workdir):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is missing (apt-get install -y redis-server)")
+    server = Redis(workdir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def processes(database_url, redis_server, workdir):
+    """Two waitress processes, as the systemd unit starts them."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("production runs on PostgreSQL: set TEST_DATABASE_URL")
+    environment = app_environment(
+        database_url=database_url, redis_url=redis_server.url, workdir=workdir
+    )
+    started = [WebProcess(workdir, f"web-{n}", environment) for n in (1, 2)]
+    try:
+        for process in started:
+            process.start(wait=False)
+        for process in started:
+            process.wait_ready()
+        yield started
+    finally:
+        for process in started:
+            process.stop()
+
+
+@pytest.fixture(scope="module")
+def nginx(processes, workdir):
+    if shutil.which("nginx") is None and not shutil.os.path.exists("/usr/sbin/nginx"):
+        pytest.skip("nginx is missing (apt-get install -y nginx)")
+    server = Nginx(workdir, [process.port for process in processes])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def one_and_two(processes, redis_server, app, demo):
+    """A browser for each process; rate-limit counters start from zero."""
+    redis_server.flush()
+    first, second = processes
+    return Browser("127.0.0.1", first.port), Browser("127.0.0.1", second.port)
+
+
+@pytest.fixture
+def sophie(app, auth):
+    """Sophie's account, with a home and a school, in the database."""
+    account_id = auth.create_account()
+    with app.app_context():
+        for label, kind in (("Maison", AddressKind.HOME), ("École", AddressKind.PRIMARY_SCHOOL)):
+            db.session.add(
+                Address(
+                    account_id=account_id,
+                    label=label,
+                    label_key=label.lower(),
+                    kind=kind,
+                    street="12 rue des Lilas",
+                    postal_code="75011",
+                    city="Paris",
+                )
+            )
+        db.session.commit()
+    return account_id
+
+
+def on(process, browser: Browser) -> Browser:
+    """The same browser (same cookies) talking to another process."""
+    return Browser("127.0.0.1", process.port, cookies=browser.cookies)
+
+
+def log_entries(process) -> list[dict]:
+    lines = process.log.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def request_line(process, request_id: str) -> dict:
+    for _ in range(50):  # the line is written once the response is sent
+        found = [
+            entry
+            for entry in log_entries(process)
+            if entry.get("request_id") == request_id and "status" in entry
+        ]
+        if found:
+            [entry] = found
+            return entry
+        time.sleep(0.05)
+    raise AssertionError(f"no log line for {request_id}")
+
+
+# --- Health and logs of a real process -------------------------------------------------------
+
+
+def test_health_endpoints_of_a_real_process(processes):
+    browser = Browser("127.0.0.1", processes[0].port)
+    assert (browser.get("/sante").status, browser.get("/sante").text) == (200, "ok\n")
+    assert (browser.get("/sante/pret").status, browser.get("/sante/pret").text) == (200, "ok\n")
+
+
+def test_a_real_process_logs_one_json_line_per_request_with_its_id(processes):
+    process = processes[0]
+    browser = Browser("127.0.0.1", process.port)
+    page = browser.get("/faq", headers={"X-Request-Id": "essai-journal-0001"})
+    assert page.headers["x-request-id"] == "essai-journal-0001"
+    entry = request_line(process, "essai-journal-0001")
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/faq", 200)
+    assert entry["client"] == "127.0.0.1"
+    assert sum(1 for e in log_entries(process) if e.get("request_id") == "essai-journal-0001") == 1
+
+
+# --- Shared state across two processes ----------------------------------------------------------
+
+
+def test_login_on_one_process_is_valid_on_the_other(one_and_two, sophie, processes):
+    first, _ = one_and_two
+    assert first.log_in(SOPHIE, DEFAULT_PASSWORD).status == 302
+    page = on(processes[1], first).get("/mon-espace/")
+    assert page.status == 200
+    assert SOPHIE in page.text
+
+
+def test_logout_on_one_process_ends_the_session_on_the_other(one_and_two, sophie, processes):
+    first, _ = one_and_two
+    first.log_in(SOPHIE, DEFAULT_PASSWORD)
+    copied = on(processes[1], Browser("127.0.0.1", 0, cookies=dict(first.cookies)))
+    assert copied.get("/mon-espace/").status == 200
+    assert first.post("/deconnexion", {}, form_page=first.get("/mon-espace/")).status == 302
+    page = copied.get("/mon-espace/")
+    assert page.status == 302
+    assert "/connexion" in page.location
+
+
+def test_password_change_on_one_process_ends_other_sessions_on_the_other(
+    one_and_two, sophie, processes
+):
+    first, second = one_and_two
+    first.log_in(SOPHIE, DEFAULT_PASSWORD)
+    second.log_in(SOPHIE, DEFAULT_PASSWORD)
+    assert second.get("/mon-espace/").status == 200
+    changed = first.post(
+        "/mon-espace/mot-de-passe",
+        {
+            "current_password": DEFAULT_PASSWORD,
+            "password": "Nouveau2026x",
+            "password_confirm": "Nouveau2026x",
+        },
+    )
+    assert changed.status == 302
+    page = second.get("/mon-espace/")
+    assert page.status == 302 and "/connexion" in page.location
+    assert on(processes[1], first).get("/mon-espace/").status == 200
+
+
+def test_the_login_failure_limit_counts_across_both_processes(one_and_two, sophie):
+    first, second = one_and_two
+    for attempt in range(5):
+        browser = first if attempt % 2 == 0 else second
+        page = browser.log_in(SOPHIE, "Mauvais2026!")
+        assert page.status == 200, attempt
+        assert "incorrect" in page.text
+    # Three failures on the first process, two on the second: both refuse the sixth.
+    for browser in (first, second):
+        refused = browser.log_in(SOPHIE, DEFAULT_PASSWORD)
+        assert refused.status == 429
+        assert "Trop de tentatives" in refused.text
+
+
+def _bookable_day():
+    today = now()
+    for offset in range(3, 20):
+        day = today.date() + timedelta(days=offset)
+        if day.weekday() < 5 and rules.public_holiday(day) is None:
+            return day
+    raise AssertionError("no weekday to book")
+
+
+def test_a_change_through_one_process_shows_at_once_on_the_other(
+    app, one_and_two, sophie, processes
+):
+    first, second = one_and_two
+    first.log_in(SOPHIE, DEFAULT_PASSWORD)
+    second.log_in(SOPHIE, DEFAULT_PASSWORD)
+    day = _bookable_day()
+    path = f"/trajets/{day.isoformat()}"
+    # Both processes render the day, and its calendar, before the change.
+    for browser in (first, second):
+        assert "Maxime" not in browser.get(path).text.split("Ajouter un trajet")[0]
+        browser.get(f"/trajets?mois={day:%Y-%m}")
+    with app.app_context():
+        maxime = db.session.scalar(sa.select(Member.id).where(Member.first_name == "Maxime"))
+        home, school = db.session.scalars(sa.select(Address.id).order_by(Address.id)).all()
+    booked = first.post(
+        path,
+        {
+            "child": maxime,
+            "hour": "08:30",
+            "from_address": home,
+            "to_address": school,
+            "purpose": "ecole",
+        },
+    )
+    assert booked.status == 302, booked.text
+    shown = second.get(path).text
+    assert "8h30" in shown and "Maxime" in shown
+    with app.app_context():
+        trip_id = db.session.scalar(sa.select(Trip.id))
+    cancelled = second.post(f"/trajets/trajet/{trip_id}/annuler", {})
+    assert cancelled.status == 302
+    trip_page = first.get(f"/trajets/trajet/{trip_id}").text
+    assert "Annulé" in trip_page
+
+
+def test_an_account_deleted_through_one_process_is_gone_on_the_other(
+    app, one_and_two, sophie, processes
+):
+    first, second = one_and_two
+    first.log_in(SOPHIE, DEFAULT_PASSWORD)
+    second.log_in(SOPHIE, DEFAULT_PASSWORD)
+    deleted = first.post("/mon-espace/supprimer", {"password": DEFAULT_PASSWORD})
+    assert deleted.status == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Account)) == 0
+    page = second.get("/mon-espace/")
+    assert page.status == 302 and "/connexion" in page.location
+
+
+# --- nginx in front: forwarded headers, request id, static files, stand-by page ---------------
+
+
+def test_nginx_and_the_application_log_the_same_request_id(nginx, processes):
+    page = Browser.of(nginx.url).get("/faq", headers={"X-Request-Id": "forge-par-le-client"})
+    request_id = page.headers["x-request-id"]
+    assert len(request_id) == 32 and request_id != "forge-par-le-client"
+    assert any(request_id in line for line in _access_lines(nginx))
+    logged = [e for p in processes for e in log_entries(p) if e.get("request_id") == request_id]
+    assert [entry["path"] for entry in logged] == ["/faq"]
+
+
+def _access_lines(nginx):
+    for _ in range(50):
+        if nginx.access_log.exists() and nginx.access_log.read_text():
+            return nginx.access_log.read_text().splitlines()
+        time.sleep(0.05)
+    return []
+
+
+FORGED = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+
+
+def _logged_request(processes, request_id):
+    for _ in range(50):
+        for process in processes:
+            found = [e for e in log_entries(process) if e.get("request_id") == request_id]
+            if found:
+                return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no log line for {request_id}")
+
+
+def test_forged_forwarded_headers_through_nginx_change_nothing(nginx, processes):
+    page = Browser.of(nginx.url).get("/faq", headers=FORGED)
+    entry = _logged_request(processes, page.headers["x-request-id"])
+    # nginx replaced both headers with what it saw: the client's address, plain http.
+    assert (entry["client"], entry["scheme"]) == ("127.0.0.1", "http")
+
+
+def test_forged_forwarded_headers_from_a_client_that_is_not_nginx_change_nothing(processes):
+    process = processes[0]
+    browser = Browser("127.0.0.1", process.port, source_address="127.0.0.2")
+    page = browser.get("/faq", headers={**FORGED, "X-Request-Id": "direct-non-nginx-0001"})
+    assert page.status == 200
+    entry = request_line(process, "direct-non-nginx-0001")
+    assert (entry["client"], entry["scheme"]) == ("127.0.0.2", "http")
+
+
+def test_forged_forwarded_for_does_not_evade_the_login_limit_per_address(
+    nginx, redis_server, app, demo
+):
+    redis_server.flush()
+    browser = Browser.of(nginx.url)
+    answers = []
+    for attempt in range(21):  # LOGIN_LIMIT_PER_IP: 20 per 10 minutes
+        headers = {"X-Forwarded-For": f"198.51.100.{attempt + 1}"}
+        form = browser.get("/connexion", headers=headers)
+        email = f"inconnu{attempt}@example.fr"
+        answers.append(
+            browser.post(
+                "/connexion", {"email": email, "password": "Mauvais2026!"}, form, headers=headers
+            ).status
+        )
+    assert answers == [200] * 20 + [429]
+    redis_server.flush()
+
+
+def test_static_files_come_from_nginx_with_long_cache_headers_when_versioned(nginx):
+    browser = Browser.of(nginx.url)
+    page = browser.get("/")
+    [css] = [part.split('"')[0] for part in page.text.split('href="')[1:] if "cartable.css" in part]
+    assert "?v=" in css
+    versioned = browser.get(css)
+    assert versioned.status == 200
+    assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert "x-request-id" not in versioned.headers or versioned.headers["x-request-id"]
+    bare = browser.get("/static/embed.js")
+    assert bare.headers["cache-control"] == "public, max-age=3600"
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_nginx_shows_the_french_stand_by_page_when_no_process_answers(workdir):
+    if shutil.which("nginx") is None and not shutil.os.path.exists("/usr/sbin/nginx"):
+        pytest.skip("nginx is missing (apt-get install -y nginx)")
+    (workdir / "dead").mkdir(exist_ok=True)
+    server = Nginx(workdir / "dead", [free_port()])
+    server.start()
+    try:
+        page = Browser.of(server.url).get("/trajets")
+    finally:
+        server.stop()
+    assert page.status == 502
+    assert STANDBY in page.text and '<html lang="fr">' in page.text
+    assert page.headers["cache-control"] == "no-store"
