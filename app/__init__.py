@@ -41,12 +41,27 @@ def register_extensions(app: Flask) -> None:
         options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "pool_pre_ping": False}
     db.init_app(app)
+    # After Flask-SQLAlchemy's: teardown functions run last registered, first called.
+    app.teardown_appcontext(_release_database_session)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     auth_session.init_login_manager(login_manager)
+
+
+def _release_database_session(error: BaseException | None) -> None:
+    """Hand the request's connection back; one the database dropped (a restart) is thrown
+    away, rather than its failed rollback turning a sent answer into a bare error 500."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from app.extensions import db
+
+    try:
+        db.session.close()
+    except (OperationalError, InterfaceError):
+        db.session().invalidate()
 
 
 def register_blueprints(app: Flask) -> None:

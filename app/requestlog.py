@@ -126,6 +126,8 @@ def configure_logging(log_format: str) -> None:
             root.removeHandler(handler)
     root.addHandler(log_handler(log_format))
     root.setLevel(logging.INFO)
+    # Alembic announces its plugins at import: nothing an operator needs.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def init_app(app: Flask) -> None:

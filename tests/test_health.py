@@ -101,3 +101,35 @@ def test_log_format_json_writes_one_json_object_per_line(client, caplog, capsys)
     entry = json.loads(line)
     assert entry["request_id"] == "req-json-000001"
     assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/", 200)
+
+
+def test_a_connection_the_database_dropped_during_a_request_does_not_spoil_its_answer(
+    make_app, database_url
+):
+    """A PostgreSQL restart ends the connections in use: the answer already made is sent,
+    and the dead connection is thrown away (its rollback at teardown fails)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a server that drops connections: PostgreSQL")
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    app = make_app()
+    admin = sa.create_engine(database_url)
+
+    def dropped_under_the_view():
+        pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with admin.begin() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return "réponse déjà prête"
+
+    app.add_url_rule("/essai-coupure", view_func=dropped_under_the_view)
+    try:
+        response = app.test_client().get("/essai-coupure")
+        assert (response.status_code, response.get_data(as_text=True)) == (
+            200,
+            "réponse déjà prête",
+        )
+        assert app.test_client().get("/sante/pret").status_code == 200
+    finally:
+        admin.dispose()

@@ -33,7 +33,7 @@ class Page:
 class Browser:
     host: str
     port: int
-    timeout: float = 15.0
+    timeout: float = 40.0  # longer than nginx's proxy_read_timeout: nginx answers first
     source_address: str | None = None
     cookies: dict[str, str] = field(default_factory=dict)
 

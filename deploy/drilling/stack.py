@@ -107,7 +107,7 @@ class Postgres:
 
     def __init__(self, workdir: Path, database: str = "cartable") -> None:
         self.workdir = workdir / "postgres"
-        self.data = workdir / "pgdata"
+        self.data = self.workdir / "pgdata"
         self.port = free_port()
         self.database = database
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -191,7 +191,7 @@ class WebProcess:
         if wait:
             self.wait_ready()
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = 60) -> None:
         def ready() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} stopped: see {self.log}")
