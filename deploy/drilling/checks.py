@@ -87,7 +87,8 @@ _TRIPS = sa.text(
 
 
 def _key(child_id, day, hour) -> str:
-    return f"enfant {child_id} le {day:%d/%m} à {hour:%H:%M}"
+    """A trip's key, from dates and times or from their ISO text (SQLite's raw rows)."""
+    return f"enfant {child_id} le {str(day)[:10]} à {str(hour)[:5]}"
 
 
 def holdings(engine: sa.Engine, record: Record, mailbox_addresses: set[str] | None) -> Holdings:
