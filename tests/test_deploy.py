@@ -200,6 +200,29 @@ def test_the_login_failure_limit_counts_across_both_processes(one_and_two, sophi
         assert "Trop de tentatives" in refused.text
 
 
+def test_without_redis_logins_work_and_the_limit_counts_in_the_process(
+    database_url, workdir, app, demo, sophie
+):
+    """Redis unreachable: rate limits fall back to the process's memory (README)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("production runs on PostgreSQL: set TEST_DATABASE_URL")
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    environment = app_environment(database_url=database_url, redis_url=nowhere, workdir=workdir)
+    process = WebProcess(workdir, "web-sans-redis", environment)
+    process.start()
+    try:
+        browser = Browser("127.0.0.1", process.port)
+        for _ in range(5):
+            page = browser.log_in(SOPHIE, "Mauvais2026!")
+            assert (page.status, "incorrect" in page.text) == (200, True)
+        refused = browser.log_in(SOPHIE, DEFAULT_PASSWORD)
+        assert refused.status == 429 and "Trop de tentatives" in refused.text
+        other = Browser("127.0.0.1", process.port)
+        assert other.log_in("inconnu@example.fr", "Mauvais2026!").status == 200
+    finally:
+        process.stop()
+
+
 def _bookable_day():
     today = now()
     for offset in range(3, 20):
