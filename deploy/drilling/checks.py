@@ -128,3 +128,62 @@ def holdings(engine: sa.Engine, record: Record, mailbox_addresses: set[str] | No
         ):
             found.mails_missing.append(registration.email)
     return found
+
+
+@dataclass
+class Deliveries:
+    """The outbox (e-mails and trip events, issue 11) against what the receivers got."""
+
+    events: int = 0
+    received: int = 0
+    repeats: int = 0  # the same event id received again (allowed: receivers drop repeats)
+    events_missing: list[str] = field(default_factory=list)  # in the outbox, never received
+    trips_without_event: list[str] = field(default_factory=list)
+    pending: int = 0  # rows the worker still owes
+
+    @property
+    def problems(self) -> list[str]:
+        found = []
+        if self.events_missing:
+            found.append(f"{len(self.events_missing)} événement(s) jamais reçu(s)")
+        if self.trips_without_event:
+            found.append(f"{len(self.trips_without_event)} trajet(s) sans événement")
+        return found
+
+
+def has_outbox(engine: sa.Engine) -> bool:
+    return "outbox" in sa.inspect(engine).get_table_names()
+
+
+def pending_messages(engine: sa.Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.text("SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL")
+        ).scalar_one()
+
+
+def deliveries(engine: sa.Engine, received_ids: list[str]) -> Deliveries:
+    """Every trip has its request event; every event reached the receiver, once per id."""
+    found = Deliveries()
+    with engine.connect() as connection:
+        events = set(
+            connection.execute(
+                sa.text("SELECT message_id FROM outbox WHERE kind = 'event'")
+            ).scalars()
+        )
+        found.trips_without_event = [
+            str(trip_id)
+            for trip_id in connection.execute(
+                sa.text(
+                    "SELECT t.id FROM trips t WHERE NOT EXISTS (SELECT 1 FROM outbox o "
+                    "WHERE o.trip_id = t.id AND o.kind = 'event')"
+                )
+            ).scalars()
+        ]
+    found.pending = pending_messages(engine)
+    received = set(received_ids)
+    found.events = len(events)
+    found.received = len(received)
+    found.repeats = len(received_ids) - len(received)
+    found.events_missing = sorted(events - received)
+    return found

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from deploy.drilling import checks
 from deploy.drilling.load import Load, bookable_days
-from deploy.drilling.receivers import Mailbox
+from deploy.drilling.receivers import Mailbox, WebhookReceiver
 from deploy.drilling.seed import seed
 from deploy.drilling.stack import (
     PYTHON_BIN,
@@ -28,6 +28,7 @@ from deploy.drilling.stack import (
     Postgres,
     Redis,
     WebProcess,
+    WorkerProcess,
     app_environment,
     http_status,
     wait_until,
@@ -48,10 +49,14 @@ class Timing:
     settle: float
     think: float
     registration_every: float
+    # The trip flow (issue 11): SMTP server and webhook receiver down, worker killed.
+    receiver_down: float = 120
+    flow_phase: float = 130
+    delivered_within: float = 300  # after the load, for the worker's retries to land
 
 
 FULL = Timing(20, 5, 30, 3, 30, 30, 45, 10, 5.0, 20)
-SHORT = Timing(5, 1, 8, 2, 8, 3, 6, 5, 3.0, 3)
+SHORT = Timing(5, 1, 8, 2, 8, 3, 6, 5, 3.0, 3, receiver_down=3, flow_phase=6, delivered_within=150)
 
 
 @dataclass
@@ -72,6 +77,8 @@ class Drill:
         self.postgres = Postgres(workdir)
         self.redis = Redis(workdir)
         self.mailbox = Mailbox()
+        self.receiver = WebhookReceiver()
+        self.worker: WorkerProcess | None = None  # when the portal has its outbox
         self.webs: list[WebProcess] = []
         self.nginx: Nginx | None = None
         self.engine: sa.Engine | None = None
@@ -91,6 +98,8 @@ class Drill:
             workdir=self.workdir,
             MAIL_SERVER="127.0.0.1",
             MAIL_PORT=self.mailbox.port,
+            # A claimed message whose worker died is taken again after this long.
+            OUTBOX_LEASE_SECONDS=15,
         )
         self.say("Migrations (flask db upgrade)…")
         subprocess.run(
@@ -109,6 +118,8 @@ class Drill:
             from app.extensions import db
 
             db.engine.dispose()
+        if checks.has_outbox(self.engine):
+            self._start_flow(environment)
         self.say("Deux processus waitress, nginx…")
         self.webs = [WebProcess(self.workdir, f"web-{n}", environment) for n in (1, 2)]
         for web in self.webs:
@@ -126,6 +137,23 @@ class Drill:
             self.timing.registration_every,
         )
 
+    def _start_flow(self, environment: dict) -> None:
+        """The worker, and the insurer's trip events sent to our webhook receiver."""
+        from app.outbox.channels import new_webhook_secret
+
+        self.say("Worker, récepteur des événements…")
+        self.receiver.start()
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "UPDATE insurers SET flow_channel = 'webhook', flow_target = :url, "
+                    "flow_secret = :secret"
+                ),
+                {"url": self.receiver.url, "secret": new_webhook_secret()},
+            )
+        self.worker = WorkerProcess(self.workdir, environment)
+        self.worker.start()
+
     def stop(self) -> None:
         """Everything started, stopped, whatever state it is in."""
         if self.load is not None:
@@ -133,6 +161,8 @@ class Drill:
         for stop in [
             *(self.nginx.stop for _ in [0] if self.nginx),
             *(web.stop for web in self.webs),
+            *(self.worker.stop for _ in [0] if self.worker),
+            self.receiver.stop,
             self.mailbox.stop,
             self.redis.stop,
             *(self.engine.dispose for _ in [0] if self.engine),
@@ -248,6 +278,55 @@ class Drill:
         if phase.answers.failed_gets or phase.answers.failed_posts:
             phase.problems.append("des pages en échec sans Redis")
 
+    def smtp_down(self) -> None:
+        phase = self._phase(f"serveur SMTP arrêté {self.timing.receiver_down:.0f} s")
+        time.sleep(self.timing.kill_after)
+        self.mailbox.stop()
+        time.sleep(self.timing.receiver_down)
+        self.mailbox.start()
+        time.sleep(max(0.0, self.timing.flow_phase - self.timing.receiver_down))
+        self._close(phase)
+        self._no_failure(phase, "sans SMTP")
+
+    def webhook_down(self) -> None:
+        phase = self._phase(f"récepteur des événements arrêté {self.timing.receiver_down:.0f} s")
+        time.sleep(self.timing.kill_after)
+        self.receiver.stop()
+        time.sleep(self.timing.receiver_down)
+        self.receiver.start()
+        time.sleep(max(0.0, self.timing.flow_phase - self.timing.receiver_down))
+        self._close(phase)
+        self._no_failure(phase, "sans récepteur")
+
+    def kill_worker(self) -> None:
+        phase = self._phase("worker tué (SIGKILL) puis relancé")
+        # Mid-batch: once it holds claimed messages (leased), not yet all delivered.
+        deadline = time.monotonic() + self.timing.flow_phase
+        while time.monotonic() < deadline and not self._worker_busy():
+            time.sleep(0.05)
+        phase.measures.append("tué en plein lot" if self._worker_busy() else "tué au repos")
+        self.worker.kill()
+        time.sleep(1)  # systemd's RestartSec
+        self.worker.start()
+        time.sleep(self.timing.flow_phase / 2)
+        self._close(phase)
+        self._no_failure(phase, "pendant la relance du worker")
+
+    def _worker_busy(self) -> bool:
+        with self.engine.connect() as connection:
+            return bool(
+                connection.execute(
+                    sa.text(
+                        "SELECT count(*) FROM outbox WHERE locked_until IS NOT NULL "
+                        "AND delivered_at IS NULL"
+                    )
+                ).scalar_one()
+            )
+
+    def _no_failure(self, phase: Phase, when: str) -> None:
+        if phase.answers.failed_gets or phase.answers.failed_posts:
+            phase.problems.append(f"des pages en échec {when}")
+
     def finish(self, inject_loss: bool) -> Phase:
         """Stop the load, let the receivers catch up, check everything the load was told."""
         self.load.stop()
@@ -255,10 +334,14 @@ class Drill:
         self.phases.append(phase)
         if inject_loss:
             self._lose_one_trip()
-        deadline = time.monotonic() + self.timing.settle
+        settle = self.timing.delivered_within if self.worker else self.timing.settle
+        deadline = time.monotonic() + settle
         acknowledged = {r.email for r in self.load.record.registrations if r.acknowledged}
-        while time.monotonic() < deadline and not acknowledged <= self.mailbox.addresses():
-            time.sleep(0.2)
+        while time.monotonic() < deadline and not (
+            acknowledged <= self.mailbox.addresses()
+            and (self.worker is None or checks.pending_messages(self.engine) == 0)
+        ):
+            time.sleep(0.5)
         phase.answers = checks.Answers()
         for other in self.phases[:-1]:
             for name in ("gets", "posts", "failed_gets", "failed_posts", "unclear"):
@@ -269,6 +352,15 @@ class Drill:
                 )
         phase.holdings = checks.holdings(self.engine, self.load.record, self.mailbox.addresses())
         phase.problems = phase.holdings.problems
+        if self.worker is not None:
+            flow = checks.deliveries(self.engine, self.receiver.ids())
+            phase.problems += flow.problems
+            phase.measures.append(
+                f"{flow.received}/{flow.events} événements reçus ({flow.repeats} répétés), "
+                f"{flow.pending} message(s) encore dus"
+            )
+            if flow.pending:
+                phase.problems.append(f"{flow.pending} message(s) non livré(s)")
         registered = sum(1 for r in self.load.record.registrations if r.acknowledged)
         phase.measures.append(
             f"{phase.holdings.acknowledged} trajets confirmés, {registered} inscriptions"
@@ -356,6 +448,12 @@ def main(argv=None) -> int:
         drill.kill_web()
         drill.restart_postgres()
         drill.stop_redis()
+        if drill.worker is not None:
+            drill.smtp_down()
+            drill.webhook_down()
+            drill.kill_worker()
+        else:
+            say("(pas de worker dans cette version : pannes SMTP, récepteur et worker omises)")
         total = drill.finish(args.perte_injectee)
     except DrillTimeout:
         say(f"Exercice interrompu : plus de {budget} s.")

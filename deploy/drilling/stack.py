@@ -301,3 +301,33 @@ def app_environment(*, database_url: str, redis_url: str, workdir: Path, **extra
     )
     environment.update({key: str(value) for key, value in extra.items()})
     return environment
+
+
+class WorkerProcess:
+    """`flask --app wsgi worker`, as its systemd unit starts it."""
+
+    def __init__(self, workdir: Path, environment: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.environment = environment
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "worker.log"
+
+    def start(self) -> None:
+        log = open(self.log, "ab")  # noqa: SIM115 - closed once handed to the process
+        self.process = subprocess.Popen(
+            [str(PYTHON_BIN / "flask"), "--app", "wsgi", "worker"],
+            cwd=REPOSITORY, env=self.environment, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        log.close()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        _stop_process(self.process, timeout=30)
+        self.process = None
