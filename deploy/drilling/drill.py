@@ -158,16 +158,12 @@ class Drill:
         """Everything started, stopped, whatever state it is in."""
         if self.load is not None:
             self.load.stop()
-        for stop in [
-            *(self.nginx.stop for _ in [0] if self.nginx),
-            *(web.stop for web in self.webs),
-            *(self.worker.stop for _ in [0] if self.worker),
-            self.receiver.stop,
-            self.mailbox.stop,
-            self.redis.stop,
-            *(self.engine.dispose for _ in [0] if self.engine),
-            lambda: self.postgres.stop(check=False),
-        ]:
+        parts = [self.nginx, *self.webs, self.worker, self.receiver, self.mailbox, self.redis]
+        stops = [part.stop for part in parts if part is not None]
+        if self.engine is not None:
+            stops.append(self.engine.dispose)
+        stops.append(lambda: self.postgres.stop(check=False))
+        for stop in stops:
             with contextlib.suppress(Exception):
                 stop()
 
@@ -431,7 +427,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     timing = SHORT if args.court else FULL
     families = args.familles or (12 if args.court else 50)
-    budget = 240 if args.court else 900  # seconds, whatever happens
+    budget = 480 if args.court else 1500  # seconds, whatever happens
 
     def say(text: str) -> None:
         print(text, flush=True)
