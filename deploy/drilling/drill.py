@@ -55,8 +55,34 @@ class Timing:
     delivered_within: float = 300  # after the load, for the worker's retries to land
 
 
-FULL = Timing(20, 5, 30, 3, 30, 30, 45, 10, 5.0, 20)
-SHORT = Timing(5, 1, 8, 2, 8, 3, 6, 5, 3.0, 3, receiver_down=3, flow_phase=6, delivered_within=150)
+FULL = Timing(
+    warmup=20,
+    kill_after=5,
+    web_phase=30,
+    postgres_down=3,
+    postgres_phase=30,
+    redis_down=30,
+    redis_phase=45,
+    settle=10,
+    think=5.0,
+    registration_every=20,
+)
+# A few seconds per fault (CI); the worker's first retry comes a minute after a failure.
+SHORT = Timing(
+    warmup=5,
+    kill_after=1,
+    web_phase=8,
+    postgres_down=2,
+    postgres_phase=8,
+    redis_down=3,
+    redis_phase=6,
+    settle=5,
+    think=3.0,
+    registration_every=3,
+    receiver_down=3,
+    flow_phase=6,
+    delivered_within=150,
+)
 
 
 @dataclass
