@@ -40,7 +40,7 @@ class Timing:
     """How long each part of the drill lasts, in seconds."""
 
     warmup: float
-    kill_after: float  # into the phase, the waitress process is killed
+    kill_after: float  # into each phase, before its fault
     web_phase: float
     postgres_down: float
     postgres_phase: float
