@@ -7,6 +7,9 @@ from pathlib import Path
 from flask import Flask, current_app
 
 _CACHE_KEY = "cartable_static_versions"
+# Pasted on insurers' sites (the embedding snippet): the URL never changes, so it carries no
+# version and nginx lets it be kept an hour only.
+UNVERSIONED = frozenset({"embed.js"})
 
 
 def file_version(filename: str) -> str | None:
@@ -23,13 +26,15 @@ def file_version(filename: str) -> str | None:
 
 
 def _add_version(endpoint: str, values: dict) -> None:
-    if endpoint == "static" and "filename" in values and "v" not in values:
-        # Templates reloading (development): files change under a running process.
-        if current_app.jinja_env.auto_reload:
-            return
-        version = file_version(values["filename"])
-        if version:
-            values["v"] = version
+    filename = values.get("filename")
+    if endpoint != "static" or filename is None or "v" in values or filename in UNVERSIONED:
+        return
+    # Templates reloading (development): files change under a running process.
+    if current_app.jinja_env.auto_reload:
+        return
+    version = file_version(filename)
+    if version:
+        values["v"] = version
 
 
 def init_app(app: Flask) -> None:

@@ -3,6 +3,7 @@ processes behind nginx is in tests/test_deploy.py)."""
 
 import json
 import logging
+import re
 
 import pytest
 
@@ -133,3 +134,17 @@ def test_a_connection_the_database_dropped_during_a_request_does_not_spoil_its_a
         assert app.test_client().get("/sante/pret").status_code == 200
     finally:
         admin.dispose()
+
+
+def test_static_urls_carry_their_files_version_except_the_pasted_script(app, client):
+    page = client.get("/").get_data(as_text=True)
+    with app.test_request_context():
+        from flask import url_for
+
+        css = url_for("static", filename="css/cartable.css")
+        embed = url_for("static", filename="embed.js")
+    assert re.fullmatch(r"/static/css/cartable\.css\?v=[0-9a-f]{12}", css)
+    assert f'href="{css}"' in page
+    assert embed == "/static/embed.js"
+    with client.get(css) as response:
+        assert response.status_code == 200
