@@ -548,13 +548,15 @@ def test_failed_commit_removes_the_files_already_written(app, client, auth, monk
         raise sa.exc.OperationalError("COMMIT", {}, Exception("disk full"))
 
     monkeypatch.setattr(db.session, "commit", failing_commit)
-    with pytest.raises(sa.exc.OperationalError):
-        client.post(
-            NEW,
-            data={"csrf_token": token, **valid_form(app), "documents": files},
-            content_type="multipart/form-data",
-        )
+    response = client.post(
+        NEW,
+        data={"csrf_token": token, **valid_form(app), "documents": files},
+        content_type="multipart/form-data",
+    )
     monkeypatch.setattr(db.session, "commit", real_commit)
+    # The database failed, not the request: the French stand-by page, nothing half-kept.
+    assert response.status_code == 503
+    assert "Service momentanément indisponible" in response.get_data(as_text=True)
     assert len(written) == 2  # the files were on disk when the commit failed…
     nothing_stored(app)  # …and are gone, with the rows
 
