@@ -155,7 +155,7 @@ class Load:
         rng.shuffle(slots)
         # Families arrive in turn, as they would: a login checks its password with
         # production's argon2 cost, and fifty at once would only measure the CPU.
-        self.stopping.wait(family.number * 0.2 + rng.uniform(0, self.think))
+        self.stopping.wait(family.number * self.think / 10 + rng.uniform(0, self.think))
         logged_in = False
         cycle = 0
         while not self.stopping.is_set():

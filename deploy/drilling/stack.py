@@ -230,7 +230,7 @@ class Nginx:
     def configuration(self) -> str:
         deploy = REPOSITORY / "deploy" / "nginx"
         servers = "\n".join(
-            f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;"
+            f"        server 127.0.0.1:{port} max_fails=3 fail_timeout=5s;"
             for port in self.upstream_ports
         )
         user = "user root root;\n" if os.geteuid() == 0 else ""
