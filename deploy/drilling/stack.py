@@ -191,7 +191,7 @@ class WebProcess:
         if wait:
             self.wait_ready()
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 180) -> None:
         def ready() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} stopped: see {self.log}")
