@@ -428,12 +428,12 @@ def table(phases: list[Phase]) -> str:
     return "\n".join(lines)
 
 
-class DrillTimeout(Exception):
+class DrillInterrupted(Exception):
     pass
 
 
-def _timeout(signum, frame):
-    raise DrillTimeout()
+def _interrupt(signum, frame):
+    raise DrillInterrupted("temps écoulé" if signum == signal.SIGALRM else "arrêt demandé")
 
 
 def parse_args(argv=None):
@@ -458,8 +458,8 @@ def main(argv=None) -> int:
     def say(text: str) -> None:
         print(text, flush=True)
 
-    signal.signal(signal.SIGALRM, _timeout)
-    signal.signal(signal.SIGTERM, _timeout)
+    signal.signal(signal.SIGALRM, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     signal.alarm(budget)
     workdir = Path(tempfile.mkdtemp(prefix="cartable-exercice-"))
     drill = Drill(workdir, families, timing, say)
@@ -477,8 +477,8 @@ def main(argv=None) -> int:
         else:
             say("(pas de worker dans cette version : pannes SMTP, récepteur et worker omises)")
         total = drill.finish(args.perte_injectee)
-    except DrillTimeout:
-        say(f"Exercice interrompu : plus de {budget} s.")
+    except DrillInterrupted as reason:
+        say(f"Exercice interrompu ({reason}, budget {budget} s).")
         return 2
     finally:
         signal.alarm(0)
