@@ -453,7 +453,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     timing = SHORT if args.court else FULL
     families = args.familles or (12 if args.court else 50)
-    budget = 480 if args.court else 1500  # seconds, whatever happens
+    budget = 900 if args.court else 1800  # seconds, whatever happens
 
     def say(text: str) -> None:
         print(text, flush=True)
