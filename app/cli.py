@@ -1,20 +1,32 @@
 """Command-line commands (`flask --app wsgi ...`)."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, TypeVar
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from app.cli_support import fail, insurer_or_fail, read_file_or_fail
+from app.cli_support import fail, insurer_or_fail, open_file_or_fail
 from app.clock import today
 from app.demo import load_demo
 from app.embedding.cli import add_insurer_commands
 from app.extensions import db
 from app.reimbursements.cli import reimbursements_cli
-from app.roster import MAX_BYTES, RosterImportError, Tally, import_assistance_files, import_people
-from app.roster.csvfile import too_big_message
+from app.roster import (
+    MAX_BYTES,
+    FilesSummary,
+    PeopleSummary,
+    RosterImportError,
+    Tally,
+    import_assistance_files,
+    import_people,
+)
+from app.roster.csvfile import format_date, too_big_message
 from app.roster.insurers import InsurerError, create_insurer
+
+T = TypeVar("T")
 
 
 @click.command("demo")
@@ -70,55 +82,149 @@ def insurer_add_command(slug: str, name: str, phone: str | None, origins: tuple[
         click.echo(f"Origine autorisée : {origin.origin}")
 
 
-def _read_feed(path: Path) -> bytes:
-    return read_file_or_fail(
+def _open_feed(path: Path) -> BinaryIO:
+    return open_file_or_fail(
         path, what="un fichier CSV", max_bytes=MAX_BYTES, too_big=too_big_message(MAX_BYTES)
     )
 
 
 def _refused(error: RosterImportError) -> None:
-    bad_lines = len({e.line for e in error.errors if e.line is not None})
+    bad_lines = error.bad_lines
     heading = "Import refusé : rien n'a été importé."
     if bad_lines:
         heading = (
-            f"Import refusé : {bad_lines} ligne{'s' if bad_lines > 1 else ''} en erreur, "
+            f"Import refusé : {bad_lines} ligne{_s(bad_lines)} en erreur, "
             "rien n'a été importé. Corrigez le fichier puis relancez la commande."
         )
-    fail(heading, *(str(e) for e in error.errors))
+    messages = [heading, *(str(e) for e in error.errors)]
+    hidden = bad_lines - error.shown_bad_lines
+    if hidden > 0:
+        messages.append(
+            f"… et {hidden} autre{_s(hidden)} ligne{_s(hidden)} en erreur, non affichée"
+            f"{_s(hidden)} : l'option --errors FICHIER les écrit toutes."
+        )
+    fail(*messages)
+
+
+def _s(count: int) -> str:
+    return "s" if count > 1 else ""
 
 
 def _tally(tally: Tally, feminine: bool) -> str:
     """« 2 créées, 1 mise à jour, 0 inchangée » with French agreement."""
     e = "e" if feminine else ""
-
-    def s(count: int) -> str:
-        return "s" if count > 1 else ""
-
-    updated_s = s(tally.updated) if feminine else ""
+    updated_s = _s(tally.updated) if feminine else ""
     return (
-        f"{tally.created} créé{e}{s(tally.created)}, "
+        f"{tally.created} créé{e}{_s(tally.created)}, "
         f"{tally.updated} mis{e}{updated_s} à jour, "
-        f"{tally.unchanged} inchangé{e}{s(tally.unchanged)}"
+        f"{tally.unchanged} inchangé{e}{_s(tally.unchanged)}"
     )
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.1f}".replace(".", ",") + " s"
+
+
+def _import(run: Callable[[BinaryIO], T], path: Path, errors_path: Path | None) -> T:
+    """Run an import on the opened feed; a refusal prints why and stops."""
+    with _open_feed(path) as feed:
+        try:
+            return run(feed)
+        except RosterImportError as error:
+            _refused(error)
+        except OSError as error:  # the --errors file could not be written
+            fail(f"Impossible d'écrire « {errors_path} » : {error.strerror}.")
+
+
+_DRY_RUN = click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Vérifie le fichier et affiche le bilan sans rien enregistrer.",
+)
+_ERRORS = click.option(
+    "--errors",
+    "errors_path",
+    metavar="FICHIER",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Écrit toutes les lignes en erreur dans ce fichier CSV (numéro, motif, ligne).",
+)
+
+
+def _heading(what: str, insurer, dry_run: bool) -> str:
+    if dry_run:
+        return (
+            f"Simulation de l'import {what} de {insurer.name} ({insurer.slug}) : "
+            "rien n'a été enregistré."
+        )
+    return f"Import {what} de {insurer.name} ({insurer.slug}) terminé."
+
+
+def _lines(summary: PeopleSummary | FilesSummary) -> str:
+    return f"Lignes lues : {summary.lines} ; famille{_s(summary.families)} : {summary.families}."
 
 
 @roster_cli.command(
     "import",
     help="Importe le fichier des personnes d'une mutuelle (CSV « ; » : numero_adherent;"
-    "qualite;nom;prenom;date_naissance;offre_debut;offre_fin). Tout ou rien.",
+    "qualite;nom;prenom;date_naissance;offre_debut;offre_fin). Tout ou rien. Le fichier est "
+    "la liste complète des personnes : l'offre des absents prend fin à la date de l'import.",
 )
 @click.argument("slug")
 @click.argument("path", metavar="FICHIER", type=click.Path(path_type=Path))
-def roster_import_command(slug: str, path: Path):
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Le fichier ne contient que des changements : aucune offre n'est arrêtée.",
+)
+@click.option(
+    "--allow-mass-end",
+    is_flag=True,
+    help="Accepte d'arrêter l'offre de plus de 10 % des personnes de la mutuelle.",
+)
+@_DRY_RUN
+@_ERRORS
+def roster_import_command(
+    slug: str,
+    path: Path,
+    partial: bool,
+    allow_mass_end: bool,
+    dry_run: bool,
+    errors_path: Path | None,
+):
     """Import a people file (members and offers), all or nothing."""
     insurer = insurer_or_fail(slug)
-    try:
-        summary = import_people(db.session, insurer, _read_feed(path), today=today())
-    except RosterImportError as error:
-        _refused(error)
-    click.echo(f"Import des personnes de {insurer.name} ({insurer.slug}) terminé.")
-    click.echo(f"Personnes : {_tally(summary.people, feminine=True)}.")
+    summary = _import(
+        lambda feed: import_people(
+            db.session,
+            insurer,
+            feed,
+            today=today(),
+            partial=partial,
+            allow_mass_end=allow_mass_end,
+            dry_run=dry_run,
+            errors_path=errors_path,
+        ),
+        path,
+        errors_path,
+    )
+    people = f"Personnes : {_tally(summary.people, feminine=True)}"
+    if summary.corrected:
+        corrected = _s(summary.corrected)
+        people += f" (dont {summary.corrected} identité{corrected} corrigée{corrected})"
+    if summary.partial:
+        people += " ; fichier partiel : aucune offre arrêtée."
+    elif summary.ended:
+        people += (
+            f", {summary.ended} sortie{_s(summary.ended)} (absente{_s(summary.ended)} du "
+            f"fichier : offre arrêtée au {format_date(summary.ended_on)})."
+        )
+    else:
+        people += ", 0 sortie."
+    click.echo(_heading("des personnes", insurer, dry_run))
+    click.echo(_lines(summary))
+    click.echo(people)
     click.echo(f"Offres : {_tally(summary.offers, feminine=True)}.")
+    click.echo(f"Durée : {_seconds(summary.seconds)}.")
 
 
 @roster_cli.command(
@@ -128,16 +234,23 @@ def roster_import_command(slug: str, path: Path):
 )
 @click.argument("slug")
 @click.argument("path", metavar="FICHIER", type=click.Path(path_type=Path))
-def roster_import_files_command(slug: str, path: Path):
+@_DRY_RUN
+@_ERRORS
+def roster_import_files_command(slug: str, path: Path, dry_run: bool, errors_path: Path | None):
     """Import an assistance files feed (files and guarantees), all or nothing."""
     insurer = insurer_or_fail(slug)
-    try:
-        summary = import_assistance_files(db.session, insurer, _read_feed(path))
-    except RosterImportError as error:
-        _refused(error)
-    click.echo(f"Import des dossiers d'assistance de {insurer.name} ({insurer.slug}) terminé.")
+    summary = _import(
+        lambda feed: import_assistance_files(
+            db.session, insurer, feed, dry_run=dry_run, errors_path=errors_path
+        ),
+        path,
+        errors_path,
+    )
+    click.echo(_heading("des dossiers d'assistance", insurer, dry_run))
+    click.echo(_lines(summary))
     click.echo(f"Dossiers : {_tally(summary.files, feminine=False)}.")
     click.echo(f"Garanties : {_tally(summary.guarantees, feminine=True)}.")
+    click.echo(f"Durée : {_seconds(summary.seconds)}.")
 
 
 def register(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """What every command-line command shares: French failures, file reading, insurer lookup."""
 
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 import sqlalchemy as sa
@@ -39,6 +40,21 @@ def read_file_or_fail(path: Path, *, what: str, max_bytes: int, too_big: str) ->
         if path.stat().st_size > max_bytes:
             fail(too_big)
         return path.read_bytes()
+    except FileNotFoundError:
+        fail(f"Fichier introuvable : « {path} ».")
+    except OSError as error:
+        fail(f"Impossible de lire « {path} » : {error.strerror}.")
+
+
+def open_file_or_fail(path: Path, *, what: str, max_bytes: int, too_big: str) -> BinaryIO:
+    """The file opened for reading in binary, or the same French failures as
+    `read_file_or_fail`; the caller reads it as a stream and closes it."""
+    try:
+        if path.is_dir():
+            fail(f"« {path} » est un dossier, pas {what}.")
+        if path.stat().st_size > max_bytes:
+            fail(too_big)
+        return path.open("rb")
     except FileNotFoundError:
         fail(f"Fichier introuvable : « {path} ».")
     except OSError as error:

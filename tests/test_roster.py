@@ -286,26 +286,28 @@ def test_every_bad_line_is_reported_not_only_the_first():
     ]
 
 
-def test_duplicate_line_in_the_file_is_refused():
+def test_duplicate_line_in_the_file_is_refused(session, insurer):
     data = people(SOPHIE, MAXIME, SOPHIE)
 
-    assert refusal(lambda: parse_people(data, today=TODAY)) == [
+    assert refusal(lambda: import_people(session, insurer, data, today=TODAY)) == [
         "Ligne 4 : ligne en double : même personne et même début d'offre qu'à la ligne 2."
     ]
 
 
-def test_same_person_and_offer_start_written_differently_is_a_duplicate():
+def test_same_person_and_offer_start_written_differently_is_a_duplicate(session, insurer):
     other_end = "ab123456;ADHERENT;Martin;SOPHIE;12/04/1984;01/01/2026;30/06/2026"
+    data = people(SOPHIE, other_end)
 
-    assert refusal(lambda: parse_people(people(SOPHIE, other_end), today=TODAY)) == [
+    assert refusal(lambda: import_people(session, insurer, data, today=TODAY)) == [
         "Ligne 3 : ligne en double : même personne et même début d'offre qu'à la ligne 2."
     ]
 
 
-def test_same_person_with_two_qualities_is_refused():
+def test_same_person_with_two_qualities_is_refused(session, insurer):
     renewal = "AB123456;Conjoint;MARTIN;Sophie;12/04/1984;01/01/2027;31/12/2027"
+    data = people(SOPHIE, renewal)
 
-    assert refusal(lambda: parse_people(people(SOPHIE, renewal), today=TODAY)) == [
+    assert refusal(lambda: import_people(session, insurer, data, today=TODAY)) == [
         "Ligne 3 : qualité « Conjoint » différente de celle de la ligne 2 (« Adhérent ») "
         "pour la même personne."
     ]
@@ -491,18 +493,22 @@ def test_each_bad_files_line_is_refused_with_its_reason(line, message):
     assert refusal(lambda: parse_assistance_files(files(line))) == [message]
 
 
-def test_duplicate_guarantee_line_in_the_file_is_refused():
+def test_duplicate_guarantee_line_in_the_file_is_refused(session, insurer):
+    import_people(session, insurer, people(*PEOPLE), today=TODAY)
     again = "AB123456;da-2026-0001;CONDUITE A L'ECOLE;02/03/2026;30/03/2026"
+    data = files(SCHOOL, EXAM, again)
 
-    assert refusal(lambda: parse_assistance_files(files(SCHOOL, EXAM, again))) == [
+    assert refusal(lambda: import_assistance_files(session, insurer, data)) == [
         "Ligne 4 : ligne en double : même dossier et même garantie qu'à la ligne 2."
     ]
 
 
-def test_one_file_number_for_two_families_in_the_file_is_refused():
+def test_one_file_number_for_two_families_in_the_file_is_refused(session, insurer):
+    import_people(session, insurer, people(*PEOPLE), today=TODAY)
     other = "CD789012;DA-2026-0001;Transport aux examens scolaires;01/06/2026;30/06/2026"
+    data = files(SCHOOL, other)
 
-    assert refusal(lambda: parse_assistance_files(files(SCHOOL, other))) == [
+    assert refusal(lambda: import_assistance_files(session, insurer, data)) == [
         "Ligne 3 : le dossier « DA-2026-0001 » est rattaché au numéro adhérent AB123456 "
         "à la ligne 2."
     ]
@@ -827,13 +833,13 @@ def test_files_of_another_insurer_with_the_same_number_are_separate(session, ins
 def test_large_import_runs_a_fixed_number_of_queries(app, session, insurer, count_queries):
     small = [f"N{i:07d};Adhérent;NOM;Prenom;01/01/1980;01/01/2026;31/12/2026" for i in range(5)]
     large = [f"N{i:07d};Adhérent;NOM;Prenom;01/01/1980;01/01/2026;31/12/2026" for i in range(400)]
-    import_people(session, insurer, people(*small), today=TODAY)
-    import_people(session, insurer, people(*large), today=TODAY)
+    import_people(session, insurer, people(*small), today=TODAY, partial=True)
+    import_people(session, insurer, people(*large), today=TODAY, partial=True)
 
     with count_queries() as few:
-        import_people(session, insurer, people(*small), today=TODAY)
+        import_people(session, insurer, people(*small), today=TODAY, partial=True)
     with count_queries() as many:
-        import_people(session, insurer, people(*large), today=TODAY)
+        import_people(session, insurer, people(*large), today=TODAY, partial=True)
 
     assert many.count == few.count
 

@@ -1,8 +1,10 @@
-"""The insurers' roster feed: CSV parsing and all-or-nothing imports, with no Flask in them.
+"""The insurers' roster feed: CSV read as a stream, all-or-nothing set-based imports.
 
 `people` reads the people file (members and their offers), `files` the assistance files
-(files and their guarantees), `insurers` the rules for creating an insurer (slug, embedding
-origins, phone). The CLI (`app/cli.py`) only reads arguments and prints the outcome.
+(files and their guarantees), `staging` holds what both share in the database (temporary
+tables, errors, the transaction), `insurers` the rules for creating an insurer (slug,
+embedding origins, phone). The CLI (`app/cli.py`) only reads arguments and prints the
+outcome.
 """
 
 from app.roster.csvfile import MAX_BYTES, MAX_LINES, LineError, RosterImportError, Tally

@@ -1,29 +1,34 @@
-"""Reading an insurer's CSV feed: encoding, size limits, header row, fields and dates.
+"""Reading an insurer's CSV feed as a stream: encoding, header row, fields and dates.
 
 The feed is `;`-separated with a header row, in UTF-8 (with or without BOM) or
 Windows-1252; dates are written JJ/MM/AAAA. Line numbers are those a spreadsheet shows:
-the header is line 1.
+the header is line 1. A feed is read line by line, never whole: a first pass over the
+bytes chooses the encoding, a second one yields the rows.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
-
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from functools import lru_cache
+from typing import BinaryIO, TextIO
 
 from app.auth.rules import normalize_member_number
 from app.text import fold_name
 
-# One insurer's whole roster fits well below these; larger feeds are split into several files.
-MAX_BYTES = 20 * 1024 * 1024
-MAX_LINES = 100_000
+# Far above a large mutuelle's daily roster (2.5 million lines are about 200 Mo); memory no
+# longer grows with the file, these only stop a runaway file.
+MAX_BYTES = 2 * 1024 * 1024 * 1024
+MAX_LINES = 10_000_000
+# A physical line longer than this is not a roster line (a field is 100 characters at most).
+MAX_LINE_CHARS = 100_000
+# How many bad lines a refusal shows; the others are counted (and written by --errors).
+SHOWN_BAD_LINES = 100
 
 MEMBER_NUMBER_LENGTH = 32
 DATE_HINT = "format attendu JJ/MM/AAAA"
@@ -31,9 +36,15 @@ CONCURRENT_MESSAGE = (
     "Les mêmes données ont été modifiées pendant l'import ; rien n'a été importé, "
     "relancez la commande."
 )
+UNREADABLE_LINE = "ligne illisible (guillemet non refermé ou champ trop long)."
 _DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _FIRST_YEAR, _LAST_YEAR = 1900, 2200
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+# Bytes that Windows-1252 leaves undefined.
+_NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_CHUNK = 1024 * 1024
+# Roster values repeat (offer dates, first names, qualities): their checks are kept, bounded.
+_CACHED = 65_536
 
 
 @dataclass(frozen=True)
@@ -48,11 +59,22 @@ class LineError:
 
 
 class RosterImportError(Exception):
-    """The feed was refused; nothing was written. `errors` are sorted by line."""
+    """The feed was refused; nothing was written.
 
-    def __init__(self, errors: Sequence[LineError]):
+    `errors` are those of the first bad lines (all of them for a small file), sorted by
+    line; `bad_lines` counts every bad line of the file.
+    """
+
+    def __init__(self, errors: Sequence[LineError], bad_lines: int | None = None):
         self.errors = sorted(errors, key=lambda error: error.line or 0)
+        if bad_lines is None:
+            bad_lines = len({error.line for error in self.errors if error.line is not None})
+        self.bad_lines = bad_lines
         super().__init__("\n".join(str(error) for error in self.errors))
+
+    @property
+    def shown_bad_lines(self) -> int:
+        return len({error.line for error in self.errors if error.line is not None})
 
 
 @dataclass
@@ -85,34 +107,62 @@ def word_key(text: str) -> str:
     return _NOT_ALNUM.sub("_", fold_name(text)).strip("_")
 
 
+def _refused(message: str) -> RosterImportError:
+    return RosterImportError([LineError(None, message)])
+
+
+def feed_encoding(stream: BinaryIO, max_bytes: int | None = None) -> str:
+    """The feed's encoding, read chunk by chunk: strict UTF-8 (a BOM is dropped), else
+    Windows-1252. Refuses a binary file (NUL bytes), an unreadable one or one too big."""
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8_error = cp1252_error = None
+    position = 0
+    while chunk := stream.read(_CHUNK):
+        if b"\x00" in chunk:
+            raise _refused(
+                "Le fichier n'est pas un fichier CSV en texte (octets nuls) : "
+                "enregistrez-le en UTF-8 ou en Windows-1252."
+            )
+        if utf8_error is None:
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                utf8_error = position - pending + error.start
+        if cp1252_error is None and (bad := _NOT_CP1252.search(chunk)):
+            cp1252_error = position + bad.start()
+        position += len(chunk)
+        if position > max_bytes:
+            raise _refused(too_big_message(max_bytes))
+    if utf8_error is None:
+        try:
+            decoder.decode(b"", final=True)
+            return "utf-8-sig"
+        except UnicodeDecodeError:
+            utf8_error = position
+    if cp1252_error is None:
+        return "cp1252"
+    raise _refused(
+        "Le fichier n'est ni en UTF-8 ni en Windows-1252 "
+        f"(octet illisible en position {cp1252_error}) : enregistrez-le en UTF-8."
+    )
+
+
 def decode(data: bytes) -> str:
-    """The feed's text: strict UTF-8 (a BOM is dropped) first, else Windows-1252."""
-    if b"\x00" in data:
-        raise RosterImportError(
-            [
-                LineError(
-                    None,
-                    "Le fichier n'est pas un fichier CSV en texte (octets nuls) : "
-                    "enregistrez-le en UTF-8 ou en Windows-1252.",
-                )
-            ]
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError as error:
-        raise RosterImportError(
-            [
-                LineError(
-                    None,
-                    "Le fichier n'est ni en UTF-8 ni en Windows-1252 "
-                    f"(octet illisible en position {error.start}) : enregistrez-le en UTF-8.",
-                )
-            ]
-        ) from None
+    """The text of a small feed held in memory (see `feed_encoding`)."""
+    return data.decode(feed_encoding(io.BytesIO(data), max_bytes=len(data)))
+
+
+def open_text(stream: BinaryIO, max_bytes: int | None = None) -> TextIO:
+    """The feed as text, from its start, in the encoding `feed_encoding` chose.
+
+    The caller keeps the binary stream: detach the wrapper (`text.detach()`) when done.
+    """
+    stream.seek(0)
+    encoding = feed_encoding(stream, max_bytes)
+    stream.seek(0)
+    return io.TextIOWrapper(stream, encoding=encoding, newline="")
 
 
 def too_big_message(max_bytes: int = MAX_BYTES) -> str:
@@ -123,40 +173,74 @@ def too_big_message(max_bytes: int = MAX_BYTES) -> str:
 
 
 def _megabytes(size: int) -> str:
+    if size >= 1024 * 1024 * 1024:
+        return f"{size / (1024 * 1024 * 1024):g} Go"
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):g} Mo"
     return f"{size} octets"
 
 
-def _thousands(number: int) -> str:
+def thousands(number: int) -> str:
     return f"{number:,}".replace(",", "\u202f")
 
 
-def read_rows(
-    data: bytes,
-    columns: Sequence[str],
-    *,
-    max_bytes: int = MAX_BYTES,
-    max_lines: int = MAX_LINES,
-) -> tuple[list[Row], list[LineError]]:
-    """Split the feed into rows keyed by column name, with the lines that could not be split.
+class _LineTooLong(Exception):
+    pass
 
-    The header may name the columns in any order, with accents or capitals; blank lines
-    (empty or only separators) and empty cells after the last column are ignored. A wrong
-    header, an unreadable encoding or a file over the limits refuses the whole file at once.
-    """
-    if len(data) > max_bytes:
-        raise RosterImportError([LineError(None, too_big_message(max_bytes))])
-    text = decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", strict=True)
-    rows: list[Row] = []
-    errors: list[LineError] = []
-    positions: dict[str, int] | None = None
-    data_lines = 0
-    start = 1  # the line the next record starts on: quoted fields may span lines
+
+class UnreadableRecord(Exception):
+    """A record the CSV reader cannot split (unclosed quote, huge field or line)."""
+
+    def __init__(self, line: int):
+        self.line = line
+        super().__init__(line)
+
+
+def _physical_lines(text: TextIO, raw: list[str] | None) -> Iterator[str]:
+    """The text's lines, endings kept, none longer than MAX_LINE_CHARS; with `raw`, each
+    line is also kept there until the caller takes it."""
+    while line := text.readline(MAX_LINE_CHARS + 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise _LineTooLong
+        if raw is not None:
+            raw.append(line)
+        yield line
+
+
+def records(text: TextIO, *, keep_raw: bool = False) -> Iterator[tuple[int, list[str], str]]:
+    """Every CSV record of the text with the line it starts on, and with `keep_raw` its
+    original text (a quoted field may span lines). Raises UnreadableRecord."""
+    raw: list[str] | None = [] if keep_raw else None
+    reader = csv.reader(_physical_lines(text, raw), delimiter=";", strict=True)
+    start = 1  # the line the next record starts on
     try:
         for record in reader:
             line, start = start, reader.line_num + 1
+            original = ""
+            if raw is not None:
+                original = "".join(raw).rstrip("\r\n")
+                raw.clear()
+            yield line, record, original
+    except (csv.Error, _LineTooLong):
+        raise UnreadableRecord(start) from None
+
+
+def read_rows(
+    text: TextIO, columns: Sequence[str], *, max_lines: int | None = None
+) -> Iterator[Row | LineError]:
+    """Split the feed into rows keyed by column name, and the lines that could not be split.
+
+    The header may name the columns in any order, with accents or capitals; blank lines
+    (empty or only separators) and empty cells after the last column are ignored. A wrong
+    header, an empty file or one over the line limit refuses the whole file at once
+    (RosterImportError); an unreadable line is the last thing yielded.
+    """
+    max_lines = MAX_LINES if max_lines is None else max_lines
+    positions: dict[str, int] | None = None
+    width = len(columns)
+    data_lines = 0
+    try:
+        for line, record, _ in records(text):
             if not any(value.strip() for value in record):
                 continue
             if positions is None:
@@ -164,42 +248,28 @@ def read_rows(
                 continue
             data_lines += 1
             if data_lines > max_lines:
-                raise RosterImportError(
-                    [
-                        LineError(
-                            None,
-                            f"Le fichier dépasse {_thousands(max_lines)} lignes de données : "
-                            "découpez-le en plusieurs fichiers.",
-                        )
-                    ]
+                raise _refused(
+                    f"Le fichier dépasse {thousands(max_lines)} lignes de données : "
+                    "découpez-le en plusieurs fichiers."
                 )
             # Spreadsheets often end every line with empty cells (`…;31/12/2026;;`).
-            while len(record) > len(columns) and not record[-1].strip():
+            while len(record) > width and not record[-1].strip():
                 record.pop()
-            if len(record) != len(columns):
-                errors.append(
-                    LineError(
-                        line,
-                        f"{len(record)} colonne{_plural(len(record))} au lieu de "
-                        f"{len(columns)} (séparateur attendu : « ; »).",
-                    )
+            if len(record) != width:
+                yield LineError(
+                    line,
+                    f"{len(record)} colonne{_plural(len(record))} au lieu de "
+                    f"{width} (séparateur attendu : « ; »).",
                 )
                 continue
-            rows.append(
-                Row(line, {name: record[index].strip() for name, index in positions.items()})
-            )
-    except csv.Error:
-        errors.append(
-            LineError(start, "ligne illisible (guillemet non refermé ou champ trop long).")
-        )
-        raise RosterImportError(errors) from None
+            yield Row(line, {name: record[index].strip() for name, index in positions.items()})
+    except UnreadableRecord as unreadable:
+        yield LineError(unreadable.line, UNREADABLE_LINE)
+        return
     if positions is None:
-        raise RosterImportError([LineError(None, "Le fichier est vide.")])
+        raise _refused("Le fichier est vide.")
     if data_lines == 0:
-        raise RosterImportError(
-            [LineError(None, "Le fichier ne contient aucune ligne après l'en-tête.")]
-        )
-    return rows, errors
+        raise _refused("Le fichier ne contient aucune ligne après l'en-tête.")
 
 
 def _header_positions(record: list[str], columns: Sequence[str], line: int) -> dict[str, int]:
@@ -235,6 +305,7 @@ def _plural(count: int) -> str:
     return "s" if count > 1 else ""
 
 
+@lru_cache(maxsize=_CACHED)
 def parse_date(value: str) -> date | None:
     """A JJ/MM/AAAA date (leading zeros optional), or None when it is not a real date."""
     match = _DATE.fullmatch(value)
@@ -260,12 +331,6 @@ def _date_problem(raw: str) -> str:
 
 def format_date(day: date) -> str:
     return day.strftime("%d/%m/%Y")
-
-
-def chunks(values: Sequence, size: int = 500) -> Iterator[Sequence]:
-    """Slices of at most `size` values, to keep `IN (...)` lists within database limits."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 class LineChecker:
@@ -326,17 +391,3 @@ class LineChecker:
             )
             return None
         return starts_on, ends_on
-
-
-T = TypeVar("T")
-
-
-def write_all_or_nothing(session: Session, write: Callable[[], T]) -> T:
-    """Run `write` and commit; a clash with a simultaneous import rolls everything back."""
-    try:
-        result = write()
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise RosterImportError([LineError(None, CONCURRENT_MESSAGE)]) from None
-    return result
