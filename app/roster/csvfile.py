@@ -236,15 +236,16 @@ def read_rows(
     (RosterImportError); an unreadable line is the last thing yielded.
     """
     max_lines = MAX_LINES if max_lines is None else max_lines
-    positions: dict[str, int] | None = None
+    names: list[str] | None = None  # the columns in the file's order
     width = len(columns)
     data_lines = 0
     try:
         for line, record, _ in records(text):
             if not any(value.strip() for value in record):
                 continue
-            if positions is None:
+            if names is None:
                 positions = _header_positions(record, columns, line)
+                names = sorted(positions, key=positions.__getitem__)
                 continue
             data_lines += 1
             if data_lines > max_lines:
@@ -262,11 +263,11 @@ def read_rows(
                     f"{width} (séparateur attendu : « ; »).",
                 )
                 continue
-            yield Row(line, {name: record[index].strip() for name, index in positions.items()})
+            yield Row(line, dict(zip(names, map(str.strip, record), strict=True)))
     except UnreadableRecord as unreadable:
         yield LineError(unreadable.line, UNREADABLE_LINE)
         return
-    if positions is None:
+    if names is None:
         raise _refused("Le fichier est vide.")
     if data_lines == 0:
         raise _refused("Le fichier ne contient aucune ligne après l'en-tête.")

@@ -116,6 +116,10 @@ class FeedImport:
         self.tables.append(name)
 
     def index(self, table: str, *columns: str) -> None:
+        """An index for SQLite's joins; PostgreSQL hashes whole temporary tables instead,
+        faster than building an index it would read once."""
+        if self.postgresql:
+            return
         self.connection.exec_driver_sql(
             f"CREATE INDEX {table}_{'_'.join(columns)} ON {table} ({', '.join(columns)})"
         )
