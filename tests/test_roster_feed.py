@@ -1,0 +1,421 @@
+"""Roster feeds at a mutuelle's size: full files, identity corrections, summaries, errors.
+
+The imports run on the test database (SQLite, or PostgreSQL with TEST_DATABASE_URL): the
+staging tables, the checks on the whole file and the writes are SQL on both.
+"""
+
+from datetime import date, datetime, time
+
+import pytest
+import sqlalchemy as sa
+
+from app.auth import rules
+from app.auth.passwords import hash_password
+from app.clock import PARIS, utcnow
+from app.extensions import db
+from app.models import Account, Address, AddressKind, Member, Offer, Trip, TripPurpose
+from app.roster import RosterImportError, import_people
+from app.roster.insurers import create_insurer
+from app.roster.people import is_spelling_correction
+from tests.conftest import DEFAULT_PASSWORD, submit
+
+TODAY = date(2026, 3, 15)
+PEOPLE_HEADER = "numero_adherent;qualite;nom;prenom;date_naissance;offre_debut;offre_fin"
+FILES_HEADER = "numero_adherent;numero_dossier;garantie;debut;fin"
+
+SOPHIE = "AB123456;Adhérent;MARTIN;Sophie;12/04/1984;01/01/2026;31/12/2026"
+MAXIME = "AB123456;Enfant;MARTIN;Maxime;03/09/2013;01/01/2026;31/12/2026"
+FRANCK = "AB123456;Enfant;MARTIN;Franck;20/11/2016;01/01/2026;31/12/2026"
+KARIM = "CD789012;Souscripteur;DUPONT;Karim;05/06/1981;01/02/2026;31/01/2027"
+LINA = "CD789012;Enfant;DUPONT;Lina;14/02/2011;01/02/2026;31/01/2027"
+HELENE = "EF345678;Adhérent;LEROY;Hélène;30/07/1987;01/01/2025;31/12/2025"  # offer over
+PEOPLE = (SOPHIE, MAXIME, FRANCK, KARIM, LINA, HELENE)
+
+
+def feed(header: str, *lines: str, encoding: str = "utf-8") -> bytes:
+    return "\r\n".join((header, *lines, "")).encode(encoding)
+
+
+def people(*lines: str, **options) -> bytes:
+    return feed(PEOPLE_HEADER, *lines, **options)
+
+
+def family(count: int, start: int = 0) -> list[str]:
+    """`count` people with a running offer, one family each."""
+    return [
+        f"N{index:07d};Adhérent;NOM;Prénom;01/01/1980;01/01/2026;31/12/2026"
+        for index in range(start, start + count)
+    ]
+
+
+@pytest.fixture
+def session(app):
+    with app.app_context():
+        yield db.session
+
+
+@pytest.fixture
+def insurer(session):
+    return create_insurer(session, "mutuelle-du-nord", "Mutuelle du Nord")
+
+
+def refusal(action) -> RosterImportError:
+    with pytest.raises(RosterImportError) as caught:
+        action()
+    return caught.value
+
+
+def messages(error: RosterImportError) -> list[str]:
+    return [str(e) for e in error.errors]
+
+
+def roster(session) -> list[tuple]:
+    """Every member with their offers, to compare before and after an import."""
+    session.expire_all()
+    return sorted(
+        session.execute(
+            sa.select(
+                Member.id,
+                Member.member_number,
+                Member.quality,
+                Member.first_name,
+                Member.last_name,
+                Member.birth_date,
+                Offer.starts_on,
+                Offer.ends_on,
+            ).outerjoin(Offer, Offer.member_id == Member.id)
+        ).all()
+    )
+
+
+def offers_of(session, first_name: str) -> list[tuple[date, date]]:
+    return session.execute(
+        sa.select(Offer.starts_on, Offer.ends_on)
+        .join(Offer.member)
+        .where(Member.first_name == first_name)
+        .order_by(Offer.starts_on)
+    ).all()
+
+
+def count(session, model) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+# --- All or nothing, at size ----------------------------------------------------------------
+
+
+def test_a_100000_line_file_with_its_only_bad_line_last_imports_nothing(session, insurer):
+    lines = family(99_999)
+    lines.append("N9999999;Adhérent;NOM;Prénom;31/02/1980;01/01/2026;31/12/2026")
+
+    error = refusal(lambda: import_people(session, insurer, people(*lines), today=TODAY))
+
+    assert messages(error) == [
+        "Ligne 100001 : date de naissance invalide « 31/02/1980 » (date inexistante)."
+    ]
+    assert error.bad_lines == 1
+    assert count(session, Member) == 0
+    assert count(session, Offer) == 0
+
+
+def test_the_same_file_twice_changes_nothing_and_the_summary_says_so(session, insurer):
+    data = people(*PEOPLE)
+    import_people(session, insurer, data, today=TODAY)
+    before = roster(session)
+
+    summary = import_people(session, insurer, data, today=TODAY)
+
+    assert (summary.lines, summary.families) == (6, 3)
+    assert (summary.people.created, summary.people.updated, summary.people.unchanged) == (0, 0, 6)
+    assert (summary.offers.created, summary.offers.updated, summary.offers.unchanged) == (0, 0, 6)
+    assert (summary.ended, summary.corrected) == (0, 0)
+    assert roster(session) == before
+
+
+def test_the_summary_counts_what_changed(session, insurer):
+    import_people(session, insurer, people(*family(30), SOPHIE, MAXIME, KARIM), today=TODAY)
+    newer = people(
+        *family(29),  # N0000029 left
+        "AB123456;Adhérent;MARTIN;Sophie;12/04/1984;01/01/2026;30/06/2027",  # offer extended
+        "AB123456;Enfant;MARTIN;Maxime;03/09/2013;01/01/2027;31/12/2027",  # second offer
+        "CD789012;Adhérent;DUPONT;Karim;05/06/1981;01/02/2026;31/01/2027",  # quality
+        "AB123456;Enfant;MARTIN;Franck;20/11/2016;01/01/2026;31/12/2026",  # new
+        MAXIME,  # unchanged offer of Maxime
+    )
+
+    summary = import_people(session, insurer, newer, today=TODAY)
+
+    assert (summary.lines, summary.families) == (34, 31)
+    assert (summary.people.created, summary.people.updated, summary.people.unchanged) == (
+        1,
+        1,
+        31,
+    )
+    assert (summary.offers.created, summary.offers.updated, summary.offers.unchanged) == (
+        2,
+        1,
+        31,
+    )
+    assert (summary.ended, summary.ended_on, summary.partial) == (1, TODAY, False)
+    assert offers_of(session, "Sophie") == [(date(2026, 1, 1), date(2027, 6, 30))]
+    assert session.scalar(sa.select(Member.quality).where(Member.first_name == "Karim")) == (
+        "adherent"
+    )
+
+
+def test_a_dry_run_gives_the_summary_and_writes_nothing(session, insurer):
+    import_people(session, insurer, people(*family(30)), today=TODAY)
+    before = roster(session)
+
+    summary = import_people(
+        session, insurer, people(*family(29), SOPHIE), today=TODAY, dry_run=True
+    )
+
+    assert summary.dry_run
+    assert (summary.people.created, summary.people.unchanged, summary.ended) == (1, 29, 1)
+    assert roster(session) == before
+
+
+# --- Full files, partial files, the 10 % stop -------------------------------------------------
+
+
+def test_people_missing_from_a_full_file_have_their_offer_ended_on_the_import_date(
+    session, insurer
+):
+    import_people(session, insurer, people(*family(19), SOPHIE, HELENE), today=TODAY)
+    sophie_id = session.scalar(sa.select(Member.id).where(Member.first_name == "Sophie"))
+    # Sophie's renewal, starting next year, was already sent.
+    renewal = "AB123456;Adhérent;MARTIN;Sophie;12/04/1984;01/01/2027;31/12/2027"
+    import_people(session, insurer, people(renewal), today=TODAY, partial=True)
+
+    summary = import_people(session, insurer, people(*family(19)), today=TODAY)
+
+    # Sophie has left: her offer ends today, the one not started yet is gone; Hélène's offer
+    # was over already, so she is not counted again.
+    assert summary.ended == 1
+    assert offers_of(session, "Sophie") == [(date(2026, 1, 1), TODAY)]
+    assert offers_of(session, "Hélène") == [(date(2025, 1, 1), date(2025, 12, 31))]
+    assert session.get(Member, sophie_id).first_name == "Sophie"  # never deleted
+    assert count(session, Member) == 21
+    again = import_people(session, insurer, people(*family(19)), today=TODAY)
+    assert again.ended == 0
+
+
+def test_a_full_file_ending_more_than_10_percent_is_refused(session, insurer):
+    import_people(session, insurer, people(*family(20)), today=TODAY)
+    before = roster(session)
+
+    error = refusal(lambda: import_people(session, insurer, people(*family(17)), today=TODAY))
+
+    assert messages(error) == [
+        "Le fichier mettrait fin à l'offre de 3 personnes sur 20 (15 %), absentes du "
+        "fichier : c'est plus de 10 % des personnes de la mutuelle. Si le fichier est bien "
+        "complet, relancez avec --allow-mass-end ; s'il ne contient que des changements, "
+        "relancez avec --partial."
+    ]
+    assert roster(session) == before
+    # Two people out of twenty is 10 %: accepted.
+    assert import_people(session, insurer, people(*family(18)), today=TODAY).ended == 2
+
+
+def test_allow_mass_end_accepts_a_file_ending_many(session, insurer):
+    import_people(session, insurer, people(*family(20)), today=TODAY)
+
+    summary = import_people(session, insurer, people(*family(5)), today=TODAY, allow_mass_end=True)
+
+    assert summary.ended == 15
+    ended = session.scalar(sa.select(sa.func.count()).where(Offer.ends_on == TODAY))
+    assert ended == 15
+
+
+def test_a_partial_file_ends_nobody(session, insurer):
+    import_people(session, insurer, people(*PEOPLE), today=TODAY)
+    before = offers_of(session, "Karim")
+
+    summary = import_people(session, insurer, people(SOPHIE, FRANCK), today=TODAY, partial=True)
+
+    assert (summary.partial, summary.ended, summary.ended_on) == (True, 0, None)
+    assert summary.people.unchanged == 2
+    assert offers_of(session, "Karim") == before
+
+
+def test_a_full_file_leaves_other_insurers_alone(session, insurer):
+    other = create_insurer(session, "autre", "Autre Mutuelle")
+    import_people(session, other, people(SOPHIE), today=TODAY)
+    import_people(session, insurer, people(*family(20)), today=TODAY)
+
+    summary = import_people(session, insurer, people(*family(20)), today=TODAY)
+
+    assert summary.ended == 0
+    assert offers_of(session, "Sophie") == [(date(2026, 1, 1), date(2026, 12, 31))]
+
+
+# --- Identity corrections ---------------------------------------------------------------------
+
+
+def test_a_corrected_birth_date_updates_the_person(session, insurer):
+    import_people(session, insurer, people(*PEOPLE), today=TODAY)
+    maxime_id = session.scalar(sa.select(Member.id).where(Member.first_name == "Maxime"))
+    corrected = MAXIME.replace("03/09/2013", "09/03/2013")
+
+    summary = import_people(
+        session, insurer, people(SOPHIE, corrected, FRANCK, KARIM, LINA, HELENE), today=TODAY
+    )
+
+    assert (summary.people.created, summary.people.updated, summary.corrected) == (0, 1, 1)
+    assert summary.ended == 0
+    maxime = session.get(Member, maxime_id)
+    assert maxime.birth_date == date(2013, 3, 9)
+    assert count(session, Member) == 6
+
+
+def test_a_corrected_first_name_spelling_updates_the_person(session, insurer):
+    import_people(session, insurer, people(*PEOPLE), today=TODAY)
+    franck_id = session.scalar(sa.select(Member.id).where(Member.first_name == "Franck"))
+    corrected = FRANCK.replace("Franck", "Frank")
+
+    summary = import_people(
+        session, insurer, people(SOPHIE, MAXIME, corrected, KARIM, LINA, HELENE), today=TODAY
+    )
+
+    assert (summary.people.updated, summary.corrected, summary.ended) == (1, 1, 0)
+    frank = session.get(Member, franck_id)
+    assert (frank.first_name, frank.first_name_key) == ("Frank", "frank")
+    assert offers_of(session, "Frank") == [(date(2026, 1, 1), date(2026, 12, 31))]
+
+
+def test_another_first_name_is_another_person(session, insurer):
+    import_people(session, insurer, people(*family(20), SOPHIE, MAXIME), today=TODAY)
+    twin = MAXIME.replace("Maxime", "Louise")
+
+    summary = import_people(session, insurer, people(*family(20), SOPHIE, twin), today=TODAY)
+
+    assert (summary.people.created, summary.corrected, summary.ended) == (1, 0, 1)
+    assert offers_of(session, "Maxime") == [(date(2026, 1, 1), TODAY)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "correction"),
+    [
+        ("maxime", "maxine", True),
+        ("franck", "frank", True),
+        ("jon", "john", True),
+        ("leo", "lea", True),
+        ("lea", "louis", False),
+        ("ana", "eva", False),
+        ("maxime", "maxence", False),
+    ],
+)
+def test_spelling_corrections_are_small_changes(old, new, correction):
+    assert is_spelling_correction(old, new) is correction
+
+
+def test_a_correction_several_people_could_match_is_refused(session, insurer):
+    father = "AB123456;Adhérent;MARTIN;Paul;01/01/1960;01/01/2026;31/12/2026"
+    son = "AB123456;Enfant;MARTIN;Paul;01/01/2012;01/01/2026;31/12/2026"
+    import_people(session, insurer, people(father, son), today=TODAY)
+    before = roster(session)
+    corrected = "AB123456;Enfant;MARTIN;Paul;01/01/2013;01/01/2026;31/12/2026"
+
+    error = refusal(
+        lambda: import_people(session, insurer, people(corrected), today=TODAY, partial=True)
+    )
+
+    assert messages(error) == [
+        "Ligne 2 : identité ambiguë : cette ligne peut corriger Paul MARTIN (né(e) le "
+        "01/01/1960) ou Paul MARTIN (né(e) le 01/01/2012), de la famille AB123456 ; précisez "
+        "le prénom et la date de naissance."
+    ]
+    assert roster(session) == before
+
+
+def test_two_lines_correcting_the_same_person_are_refused(session, insurer):
+    import_people(session, insurer, people(SOPHIE, MAXIME), today=TODAY)
+    before = roster(session)
+    maxine = MAXIME.replace("Maxime", "Maxine")
+    maxima = MAXIME.replace("Maxime", "Maxima")
+
+    error = refusal(
+        lambda: import_people(session, insurer, people(SOPHIE, maxine, maxima), today=TODAY)
+    )
+
+    assert messages(error) == [
+        f"Ligne {line} : identité ambiguë : les lignes 3 et 4 peuvent toutes corriger Maxime "
+        "MARTIN (né(e) le 03/09/2013) ; une seule personne peut l'être."
+        for line in (3, 4)
+    ]
+    assert roster(session) == before
+
+
+# --- People who left: no login, their history kept ------------------------------------------
+
+
+def _login(app, email: str) -> str:
+    """A new browser logging in: the page it gets (empty when sent on to Mon Espace)."""
+    client = app.test_client()
+    response = submit(client, "/connexion", {"email": email, "password": DEFAULT_PASSWORD})
+    return "" if response.status_code == 302 else response.get_data(as_text=True)
+
+
+def test_a_person_ended_by_the_feed_cannot_log_in_and_keeps_their_trips(app, time_machine):
+    import_day = date(2026, 3, 16)
+    time_machine.move_to(datetime(2026, 3, 16, 9, 0, tzinfo=PARIS), tick=False)
+    sophie_line = SOPHIE.replace("31/12/2026", "31/12/2027")
+    with app.app_context():
+        insurer = create_insurer(db.session, "mutuelle-du-nord", "Mutuelle du Nord")
+        import_people(db.session, insurer, people(*family(20), sophie_line, MAXIME), today=TODAY)
+        sophie = db.session.scalar(sa.select(Member).where(Member.first_name == "Sophie"))
+        maxime = db.session.scalar(sa.select(Member).where(Member.first_name == "Maxime"))
+        account = Account(
+            member_id=sophie.id,
+            email="sophie.martin@example.fr",
+            phone="06 12 34 56 78",
+            password_hash=hash_password(DEFAULT_PASSWORD),
+            confirmed_at=utcnow(),
+        )
+        db.session.add(account)
+        db.session.flush()
+        home, school = (
+            Address(
+                account_id=account.id,
+                label=label,
+                label_key=label,
+                kind=kind,
+                street="1 rue de la Paix",
+                postal_code="75011",
+                city="Paris",
+            )
+            for label, kind in (("maison", AddressKind.HOME), ("ecole", AddressKind.PRIMARY_SCHOOL))
+        )
+        db.session.add_all([home, school])
+        db.session.flush()
+        db.session.add(
+            Trip(
+                account_id=account.id,
+                child_id=maxime.id,
+                trip_date=date(2026, 3, 20),
+                trip_time=time(8, 30),
+                purpose=TripPurpose.SCHOOL,
+                from_address_id=home.id,
+                to_address_id=school.id,
+            )
+        )
+        db.session.commit()
+        assert _login(app, "sophie.martin@example.fr") == ""
+
+        # The nightly full file no longer has the MARTIN family.
+        summary = import_people(db.session, insurer, people(*family(20)), today=import_day)
+        assert summary.ended == 2
+
+    # Their offer ends on the import date: refused from the next morning.
+    assert _login(app, "sophie.martin@example.fr") == ""
+    time_machine.move_to(datetime(2026, 3, 17, 7, 0, tzinfo=PARIS), tick=False)
+    page = _login(app, "sophie.martin@example.fr")
+    assert rules.OFFER_MESSAGE.replace("'", "&#39;") in page
+    with app.app_context():
+        kept = db.session.execute(
+            sa.select(Trip.trip_date, Member.first_name, Account.email)
+            .join(Member, Member.id == Trip.child_id)
+            .join(Account, Account.id == Trip.account_id)
+        ).all()
+    assert kept == [(date(2026, 3, 20), "Maxime", "sophie.martin@example.fr")]
