@@ -110,13 +110,13 @@ def _s(count: int) -> str:
     return "s" if count > 1 else ""
 
 
-def _tally(tally: Tally, feminine: bool) -> str:
+def _tally(tally: Tally, feminine: bool, updated_note: str = "") -> str:
     """« 2 créées, 1 mise à jour, 0 inchangée » with French agreement."""
     e = "e" if feminine else ""
     updated_s = _s(tally.updated) if feminine else ""
     return (
         f"{tally.created} créé{e}{_s(tally.created)}, "
-        f"{tally.updated} mis{e}{updated_s} à jour, "
+        f"{tally.updated} mis{e}{updated_s} à jour{updated_note}, "
         f"{tally.unchanged} inchangé{e}{_s(tally.unchanged)}"
     )
 
@@ -207,10 +207,11 @@ def roster_import_command(
         path,
         errors_path,
     )
-    people = f"Personnes : {_tally(summary.people, feminine=True)}"
+    note = ""
     if summary.corrected:
         corrected = _s(summary.corrected)
-        people += f" (dont {summary.corrected} identité{corrected} corrigée{corrected})"
+        note = f" (dont {summary.corrected} identité{corrected} corrigée{corrected})"
+    people = f"Personnes : {_tally(summary.people, feminine=True, updated_note=note)}"
     if summary.partial:
         people += " ; fichier partiel : aucune offre arrêtée."
     elif summary.ended:

@@ -4,6 +4,8 @@ The imports run on the test database (SQLite, or PostgreSQL with TEST_DATABASE_U
 staging tables, the checks on the whole file and the writes are SQL on both.
 """
 
+import csv
+import io
 from datetime import date, datetime, time
 
 import pytest
@@ -11,7 +13,7 @@ import sqlalchemy as sa
 
 from app.auth import rules
 from app.auth.passwords import hash_password
-from app.clock import PARIS, utcnow
+from app.clock import PARIS, today, utcnow
 from app.extensions import db
 from app.models import Account, Address, AddressKind, Member, Offer, Trip, TripPurpose
 from app.roster import RosterImportError, import_people
@@ -419,3 +421,313 @@ def test_a_person_ended_by_the_feed_cannot_log_in_and_keeps_their_trips(app, tim
             .join(Account, Account.id == Trip.account_id)
         ).all()
     assert kept == [(date(2026, 3, 20), "Maxime", "sophie.martin@example.fr")]
+
+
+# --- The command line: bad input, errors, options ------------------------------------------
+
+
+@pytest.fixture
+def mutuelle(runner):
+    result = runner.invoke(args=["insurer", "add", "mutuelle-du-nord", "Mutuelle du Nord"])
+    assert result.exit_code == 0, result.output
+
+
+def members(app) -> int:
+    with app.app_context():
+        return count(db.session, Member)
+
+
+LONG = "A" * 10_000
+COUSIN = "N{:07d};Cousin;NOM;Prénom;01/01/1980;01/01/2026;31/12/2026"
+TWO_ERRORS = "AB123456;Enfant;MARTIN;;99/99/2016;01/01/2026;31/12/2026"
+
+
+def error_rows(path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";"))
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", ["Import refusé : rien n'a été importé.", "Le fichier est vide."]),
+        (
+            PEOPLE_HEADER.encode() + b"\r\n",
+            [
+                "Import refusé : rien n'a été importé.",
+                "Le fichier ne contient aucune ligne après l'en-tête.",
+            ],
+        ),
+        (
+            feed(PEOPLE_HEADER.replace(";", ","), SOPHIE.replace(";", ",")),
+            [
+                "Import refusé : 1 ligne en erreur, rien n'a été importé. Corrigez le fichier "
+                "puis relancez la commande.",
+                "Ligne 1 : en-tête attendu « numero_adherent;qualite;nom;prenom;date_naissance;"
+                "offre_debut;offre_fin » (colonnes manquantes : numero_adherent, qualite, nom, "
+                "prenom, date_naissance, offre_debut, offre_fin ; colonnes inconnues : "
+                "« numero_adherent,qualite,nom,prenom,date_naissance,offre_debut,offre_fin »). "
+                "Le séparateur doit être le point-virgule « ; ».",
+            ],
+        ),
+        (
+            people(SOPHIE, MAXIME.replace(";", ",")),
+            [
+                "Import refusé : 1 ligne en erreur, rien n'a été importé. Corrigez le fichier "
+                "puis relancez la commande.",
+                "Ligne 3 : 1 colonne au lieu de 7 (séparateur attendu : « ; »).",
+            ],
+        ),
+        (
+            feed(PEOPLE_HEADER.replace(";prenom", ""), SOPHIE.replace(";Sophie", "")),
+            [
+                "Import refusé : 1 ligne en erreur, rien n'a été importé. Corrigez le fichier "
+                "puis relancez la commande.",
+                "Ligne 1 : en-tête attendu « numero_adherent;qualite;nom;prenom;date_naissance;"
+                "offre_debut;offre_fin » (colonnes manquantes : prenom).",
+            ],
+        ),
+        (
+            people(SOPHIE, MAXIME.replace("Maxime", LONG)),
+            [
+                "Import refusé : 1 ligne en erreur, rien n'a été importé. Corrigez le fichier "
+                "puis relancez la commande.",
+                "Ligne 3 : le champ « prénom » dépasse 100 caractères.",
+            ],
+        ),
+        (
+            people(SOPHIE.replace("01/01/2026", "31/02/2026")),
+            [
+                "Import refusé : 1 ligne en erreur, rien n'a été importé. Corrigez le fichier "
+                "puis relancez la commande.",
+                "Ligne 2 : début d'offre invalide « 31/02/2026 » (date inexistante).",
+            ],
+        ),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" * 50,
+            [
+                "Import refusé : rien n'a été importé.",
+                "Le fichier n'est pas un fichier CSV en texte (octets nuls) : enregistrez-le "
+                "en UTF-8 ou en Windows-1252.",
+            ],
+        ),
+        (
+            people(SOPHIE, MAXIME, SOPHIE.replace("Sophie", "SOPHIE")),
+            [
+                "Import refusé : 1 ligne en erreur, rien n'a été importé. Corrigez le fichier "
+                "puis relancez la commande.",
+                "Ligne 4 : ligne en double : même personne et même début d'offre qu'à la ligne 2.",
+            ],
+        ),
+    ],
+    ids=[
+        "empty",
+        "header-only",
+        "comma-separated",
+        "wrong-separator-on-a-line",
+        "missing-column",
+        "10000-character-field",
+        "31-february",
+        "binary-renamed-csv",
+        "same-person-twice",
+    ],
+)
+def test_bad_input_is_refused_in_french_and_writes_nothing(
+    app, runner, mutuelle, tmp_path, data, expected
+):
+    path = tmp_path / "personnes.csv"
+    path.write_bytes(data)
+
+    result = runner.invoke(args=["roster", "import", "mutuelle-du-nord", str(path)])
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == expected
+    assert result.stdout == ""
+    assert "Traceback" not in result.output
+    assert members(app) == 0
+
+
+def test_the_first_100_bad_lines_are_printed_then_the_count(app, runner, mutuelle, tmp_path):
+    bad = [
+        f"N{index:07d};Cousin;NOM;Prénom;01/01/1980;01/01/2026;31/12/2026" for index in range(150)
+    ]
+    path = tmp_path / "personnes.csv"
+    path.write_bytes(people(SOPHIE, *bad))
+
+    result = runner.invoke(args=["roster", "import", "mutuelle-du-nord", str(path)])
+
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "Import refusé : 150 lignes en erreur, rien n'a été importé. Corrigez le fichier puis "
+        "relancez la commande."
+    )
+    assert lines[1] == (
+        "Ligne 3 : qualité inconnue « Cousin » (attendu : Adhérent, Souscripteur, Conjoint ou "
+        "Enfant)."
+    )
+    assert len(lines) == 102
+    assert lines[100].startswith("Ligne 102 : ")
+    assert lines[101] == (
+        "… et 50 autres lignes en erreur, non affichées : l'option --errors FICHIER les écrit "
+        "toutes."
+    )
+    assert members(app) == 0
+
+
+def test_errors_option_writes_every_bad_line_as_csv(app, runner, mutuelle, tmp_path):
+    bad = [
+        f"N{index:07d};Cousin;NOM;Prénom;01/01/1980;01/01/2026;31/12/2026" for index in range(120)
+    ]
+    path = tmp_path / "personnes.csv"
+    # Windows-1252, a repeated line found on the whole file, a line with two errors.
+    path.write_bytes(
+        people(
+            SOPHIE,
+            *bad,
+            TWO_ERRORS,
+            SOPHIE,
+            encoding="cp1252",
+        )
+    )
+    errors = tmp_path / "erreurs.csv"
+
+    result = runner.invoke(
+        args=["roster", "import", "mutuelle-du-nord", str(path), "--errors", str(errors)]
+    )
+
+    assert result.exit_code == 1
+    assert "122 lignes en erreur" in result.stderr
+    rows = error_rows(errors)
+    assert rows[0] == ["ligne", "erreur", "contenu"]
+    assert len(rows) == 1 + 120 + 2 + 1
+    assert rows[1] == [
+        "3",
+        "qualité inconnue « Cousin » (attendu : Adhérent, Souscripteur, Conjoint ou Enfant).",
+        bad[0],
+    ]
+    assert rows[-3:] == [
+        [
+            "123",
+            "le champ « prénom » est vide.",
+            "AB123456;Enfant;MARTIN;;99/99/2016;01/01/2026;31/12/2026",
+        ],
+        [
+            "123",
+            "date de naissance invalide « 99/99/2016 » (date inexistante).",
+            "AB123456;Enfant;MARTIN;;99/99/2016;01/01/2026;31/12/2026",
+        ],
+        ["124", "ligne en double : même personne et même début d'offre qu'à la ligne 2.", SOPHIE],
+    ]
+    assert members(app) == 0
+
+
+def test_errors_option_writes_a_file_level_refusal(app, runner, mutuelle, tmp_path):
+    path = tmp_path / "personnes.csv"
+    path.write_bytes(b"")
+    errors = tmp_path / "erreurs.csv"
+
+    result = runner.invoke(
+        args=["roster", "import", "mutuelle-du-nord", str(path), "--errors", str(errors)]
+    )
+
+    assert result.exit_code == 1
+    rows = error_rows(errors)
+    assert rows == [["ligne", "erreur", "contenu"], ["", "Le fichier est vide.", ""]]
+
+
+def test_dry_run_prints_the_summary_and_writes_nothing(app, runner, mutuelle, tmp_path):
+    path = tmp_path / "personnes.csv"
+    path.write_bytes(people(*PEOPLE))
+
+    result = runner.invoke(args=["roster", "import", "mutuelle-du-nord", str(path), "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:4] == [
+        "Simulation de l'import des personnes de Mutuelle du Nord (mutuelle-du-nord) : rien "
+        "n'a été enregistré.",
+        "Lignes lues : 6 ; familles : 3.",
+        "Personnes : 6 créées, 0 mise à jour, 0 inchangée, 0 sortie.",
+        "Offres : 6 créées, 0 mise à jour, 0 inchangée.",
+    ]
+    assert members(app) == 0
+
+
+def test_command_line_full_file_stop_then_allow_mass_end(app, runner, mutuelle, tmp_path):
+    first, second = tmp_path / "janvier.csv", tmp_path / "fevrier.csv"
+    first.write_bytes(people(*PEOPLE))
+    second.write_bytes(people(SOPHIE, MAXIME, FRANCK))
+    assert runner.invoke(args=["roster", "import", "mutuelle-du-nord", str(first)]).exit_code == 0
+
+    refused = runner.invoke(args=["roster", "import", "mutuelle-du-nord", str(second)])
+    accepted = runner.invoke(
+        args=["roster", "import", "mutuelle-du-nord", str(second), "--allow-mass-end"]
+    )
+
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines()[0] == "Import refusé : rien n'a été importé."
+    assert "Le fichier mettrait fin à l'offre de 2 personnes sur 5 (40 %)" in refused.stderr
+    assert accepted.exit_code == 0, accepted.output
+    day = f"{today():%d/%m/%Y}"
+    assert (
+        f"Personnes : 0 créée, 0 mise à jour, 3 inchangées, 2 sorties (absentes du fichier : "
+        f"offre arrêtée au {day})." in accepted.output
+    )
+
+
+def test_command_line_reports_identity_corrections(app, runner, mutuelle, tmp_path):
+    first, second = tmp_path / "janvier.csv", tmp_path / "fevrier.csv"
+    first.write_bytes(people(*PEOPLE))
+    second.write_bytes(
+        people(SOPHIE, MAXIME, FRANCK.replace("Franck", "Frank"), KARIM, LINA, HELENE)
+    )
+    runner.invoke(args=["roster", "import", "mutuelle-du-nord", str(first)])
+
+    result = runner.invoke(args=["roster", "import", "mutuelle-du-nord", str(second)])
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "Personnes : 0 créée, 1 mise à jour (dont 1 identité corrigée), 5 inchangées, "
+        "0 sortie." in result.output
+    )
+
+
+def test_import_files_dry_run_and_errors(app, runner, mutuelle, tmp_path):
+    roster_path, files_path = tmp_path / "personnes.csv", tmp_path / "dossiers.csv"
+    roster_path.write_bytes(people(*PEOPLE))
+    runner.invoke(args=["roster", "import", "mutuelle-du-nord", str(roster_path)])
+    school = "AB123456;DA-1;Conduite à l'école;01/03/2026;31/03/2026"
+    unknown = "ZZ1;DA-2;Conduite à l'école;01/03/2026;31/03/2026"
+    files_path.write_bytes(feed(FILES_HEADER, school))
+
+    dry = runner.invoke(
+        args=["roster", "import-files", "mutuelle-du-nord", str(files_path), "--dry-run"]
+    )
+    files_path.write_bytes(feed(FILES_HEADER, school, unknown))
+    errors = tmp_path / "erreurs.csv"
+    refused = runner.invoke(
+        args=[
+            "roster",
+            "import-files",
+            "mutuelle-du-nord",
+            str(files_path),
+            "--errors",
+            str(errors),
+        ]
+    )
+
+    assert dry.exit_code == 0, dry.output
+    assert "Dossiers : 1 créé, 0 mis à jour, 0 inchangé." in dry.output
+    assert refused.exit_code == 1
+    rows = error_rows(errors)
+    assert rows[1:] == [
+        [
+            "3",
+            "numéro adhérent « ZZ1 » absent du fichier des personnes de cette mutuelle "
+            "(importez-le d'abord).",
+            unknown,
+        ]
+    ]
+    with app.app_context():
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).select_from(sa.table("guarantees"))) == 0
+        )
