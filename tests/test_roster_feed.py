@@ -621,6 +621,21 @@ def test_errors_option_writes_every_bad_line_as_csv(app, runner, mutuelle, tmp_p
     assert members(app) == 0
 
 
+def test_errors_option_of_an_accepted_file_writes_the_header_only(
+    app, runner, mutuelle, tmp_path
+):
+    path, errors = tmp_path / "personnes.csv", tmp_path / "erreurs.csv"
+    path.write_bytes(people(*PEOPLE))
+
+    result = runner.invoke(
+        args=["roster", "import", "mutuelle-du-nord", str(path), "--errors", str(errors)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert error_rows(errors) == [["ligne", "erreur", "contenu"]]
+    assert members(app) == 6
+
+
 def test_errors_option_writes_a_file_level_refusal(app, runner, mutuelle, tmp_path):
     path = tmp_path / "personnes.csv"
     path.write_bytes(b"")

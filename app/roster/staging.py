@@ -77,6 +77,7 @@ class FeedImport:
 
     def __exit__(self, kind, error, traceback) -> bool:
         if error is None:
+            self._write_errors(())  # an accepted file: the errors file has its header only
             self._drop_tables()
             if self.dry_run:
                 self.session.rollback()
