@@ -621,9 +621,7 @@ def test_errors_option_writes_every_bad_line_as_csv(app, runner, mutuelle, tmp_p
     assert members(app) == 0
 
 
-def test_errors_option_of_an_accepted_file_writes_the_header_only(
-    app, runner, mutuelle, tmp_path
-):
+def test_errors_option_of_an_accepted_file_writes_the_header_only(app, runner, mutuelle, tmp_path):
     path, errors = tmp_path / "personnes.csv", tmp_path / "erreurs.csv"
     path.write_bytes(people(*PEOPLE))
 
