@@ -556,26 +556,19 @@ def _write(feed: FeedImport, insurer_id: int, today: date, partial: bool) -> Non
         """,
         insurer=insurer_id,
     )
-    same_member = " AND ".join(f"m.{column} = {PERSONS}.{column}" for column in PERSON_KEY)
-    feed.execute(
-        f"""
-        UPDATE {PERSONS} SET member_id = m.id
-        FROM members AS m
-        WHERE {PERSONS}.member_id IS NULL AND m.insurer_id = :insurer AND {same_member}
-        """,
-        insurer=insurer_id,
-    )
-    same_person = " AND ".join(f"p.{column} = s.{column}" for column in PERSON_KEY)
+    # Every person of the file is now a member under the file's spelling: offers join on it.
+    same_member = " AND ".join(f"m.{column} = s.{column}" for column in PERSON_KEY)
     feed.execute(
         f"""
         INSERT INTO offers (member_id, starts_on, ends_on)
-        SELECT p.member_id, s.offer_starts_on, s.offer_ends_on
+        SELECT m.id, s.offer_starts_on, s.offer_ends_on
         FROM {STAGED} AS s
-        JOIN {PERSONS} AS p ON {same_person}
-        LEFT JOIN offers AS o ON o.member_id = p.member_id AND o.starts_on = s.offer_starts_on
+        JOIN members AS m ON m.insurer_id = :insurer AND {same_member}
+        LEFT JOIN offers AS o ON o.member_id = m.id AND o.starts_on = s.offer_starts_on
         WHERE o.id IS NULL OR o.ends_on <> s.offer_ends_on
         ON CONFLICT (member_id, starts_on) DO UPDATE SET ends_on = excluded.ends_on
-        """
+        """,
+        insurer=insurer_id,
     )
     if partial:
         return
