@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, NamedTuple, TextIO
 
 from app.auth.rules import normalize_member_number
 from app.text import fold_name
@@ -90,15 +90,11 @@ class Tally:
         return self.created + self.updated + self.unchanged
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """A data line of the feed: its line number and its fields by column name, trimmed."""
 
     line: int
     fields: dict[str, str]
-
-    def __getitem__(self, column: str) -> str:
-        return self.fields[column]
 
 
 def word_key(text: str) -> str:
@@ -348,7 +344,7 @@ class LineChecker:
         self.errors.append(LineError(self.row.line, message))
 
     def text(self, column: str, max_length: int) -> str | None:
-        value = self.row[column]
+        value = self.row.fields[column]
         if not value:
             self.fail(f"le champ « {self.labels[column]} » est vide.")
             return None
