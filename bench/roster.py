@@ -165,6 +165,11 @@ def write_files(path: Path, count: int, people: int, year: int) -> int:
     return written
 
 
+def _data_lines(path: Path) -> int:
+    with path.open("rb") as lines:
+        return sum(1 for _ in lines) - 1
+
+
 # --- Runs ---------------------------------------------------------------------------------
 
 
@@ -232,20 +237,19 @@ def migrate(url: str) -> None:
         db.engine.dispose()
 
 
-def run_all(url: str, files: dict[str, Path], counts: dict[str, int]) -> list[Measure]:
+def run_all(url: str, title: str, files: dict[str, Path], counts: dict[str, int], goals: bool):
+    """The four runs, each printed as soon as it is measured."""
     migrate(url)
     people = ["roster", "import", SLUG]
-    return [
-        measure(url, "first", counts["people"], [*people, str(files["people"])]),
-        measure(url, "again", counts["people"], [*people, str(files["people"])]),
-        measure(url, "changed", counts["changed"], [*people, str(files["changed"])]),
-        measure(
-            url,
-            "files",
-            counts["files"],
-            ["roster", "import-files", SLUG, str(files["files"])],
-        ),
+    runs = [
+        ("first", counts["people"], [*people, str(files["people"])]),
+        ("again", counts["people"], [*people, str(files["people"])]),
+        ("changed", counts["changed"], [*people, str(files["changed"])]),
+        ("files", counts["files"], ["roster", "import-files", SLUG, str(files["files"])]),
     ]
+    print_heading(title)
+    for name, lines, args in runs:
+        print_row(measure(url, name, lines, args), goals)
 
 
 LABELS = {
@@ -256,19 +260,22 @@ LABELS = {
 }
 
 
-def print_table(title: str, measures: list[Measure], goals: bool) -> None:
+def print_heading(title: str) -> None:
     print(f"\n{title}")
-    print(f"{'run':<26} {'lines':>10} {'wall':>9} {'cpu':>8} {'peak':>9}  goal")
-    for m in measures:
-        goal = ""
-        if goals:
-            time_ok = "ok" if m.seconds < GOALS[m.name] else "MISSED"
-            memory_ok = "ok" if m.peak_mb < MEMORY_GOAL_MB else "MISSED"
-            goal = f"< {GOALS[m.name]} s {time_ok}, < {MEMORY_GOAL_MB} MB {memory_ok}"
-        print(
-            f"{LABELS[m.name]:<26} {m.lines:>10,} {m.seconds:>8.1f}s {m.cpu_seconds:>7.1f}s "
-            f"{m.peak_mb:>7.0f}MB  {goal}"
-        )
+    print(f"{'run':<26} {'lines':>10} {'wall':>9} {'cpu':>8} {'peak':>9}  goal", flush=True)
+
+
+def print_row(m: Measure, goals: bool) -> None:
+    goal = ""
+    if goals:
+        time_ok = "ok" if m.seconds < GOALS[m.name] else "MISSED"
+        memory_ok = "ok" if m.peak_mb < MEMORY_GOAL_MB else "MISSED"
+        goal = f"< {GOALS[m.name]} s {time_ok}, < {MEMORY_GOAL_MB} MB {memory_ok}"
+    print(
+        f"{LABELS[m.name]:<26} {m.lines:>10,} {m.seconds:>8.1f}s {m.cpu_seconds:>7.1f}s "
+        f"{m.peak_mb:>7.0f}MB  {goal}",
+        flush=True,
+    )
 
 
 def parse_args(argv=None):
@@ -283,6 +290,11 @@ def parse_args(argv=None):
         "--sqlite", action="store_true", help="also run on SQLite (always, without a URL)"
     )
     parser.add_argument("--workdir", type=Path, help="where files go (default: a temporary one)")
+    parser.add_argument(
+        "--reuse-files",
+        action="store_true",
+        help="with --workdir: keep the files an earlier run wrote there",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -299,20 +311,23 @@ def main(argv=None) -> int:
         year = date.today().year
         paths = {name: workdir / f"{name}.csv" for name in ("people", "changed", "files")}
         started = time.perf_counter()
-        counts = {
-            "people": write_people(paths["people"], args.people, year),
-            "changed": write_people(paths["changed"], args.people, year, changed=True),
-            "files": write_files(paths["files"], args.files, args.people, year),
-        }
+        if args.reuse_files and all(path.exists() for path in paths.values()):
+            counts = {name: _data_lines(path) for name, path in paths.items()}
+        else:
+            counts = {
+                "people": write_people(paths["people"], args.people, year),
+                "changed": write_people(paths["changed"], args.people, year, changed=True),
+                "files": write_files(paths["files"], args.files, args.people, year),
+            }
         sizes = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.0f} MB" for p in paths.values())
-        print(f"Files written in {time.perf_counter() - started:.1f} s: {sizes}")
+        print(f"Files written in {time.perf_counter() - started:.1f} s: {sizes}", flush=True)
         if args.database_url:
             url = prepare_database(args.database_url, args.drop_existing, workdir)
-            print_table(f"PostgreSQL ({url.rsplit('/', 1)[-1]})", run_all(url, paths, counts), True)
+            run_all(url, f"PostgreSQL ({url.rsplit('/', 1)[-1]})", paths, counts, goals=True)
         if args.sqlite or not args.database_url:
             url = prepare_database(None, False, workdir)
             Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-            print_table("SQLite (no goal)", run_all(url, paths, counts), False)
+            run_all(url, "SQLite (no goal)", paths, counts, goals=False)
     return 0
 
 
