@@ -213,15 +213,48 @@ def test_the_content_file_has_one_question_per_client_answer_and_the_linked_slug
         assert sentence in normalise(stored[slug].answer), slug
 
 
-def test_faq_page_groups_questions_by_theme_as_disclosures(client, faq):
+def test_faq_page_lists_every_question_under_its_theme_heading(client, faq):
     html = text_of(client.get("/faq"))
     titles = [theme.title for theme in content.read()]
     positions = [html.index(f">{title}</h2>") for title in titles]
     assert positions == sorted(positions), "themes in the file's order"
-    assert html.count('<details class="faq-theme"') == len(titles)
-    assert html.count('<details class="faq-question"') == len(client_lines())
-    assert html.count("<summary>") == len(client_lines()) + len(titles)
+    # No disclosure around a theme: one per question, closed, whose button is the question.
+    assert html.count("<details") == len(client_lines())
+    assert html.count('<details class="faq-question" id="') == len(client_lines())
+    assert html.count("<summary>") == len(client_lines())
+    assert " open>" not in html
     assert 'aria-label="Informations"' in html and 'href="/faq"' in html
+
+
+def test_tout_afficher_without_javascript_opens_every_answer(client, faq):
+    html = text_of(client.get("/faq"))
+    assert '<a href="/faq?tout=1" data-faq-toggle="afficher">Tout afficher</a>' in html
+    assert "Tout masquer" not in html
+
+    html = text_of(client.get("/faq?tout=1"))
+    assert html.count('<details class="faq-question"') == len(client_lines())
+    assert html.count('" open>') == len(client_lines())
+    assert '<a href="/faq" data-faq-toggle="masquer">Tout masquer</a>' in html
+    assert "Tout afficher" not in html
+    text = page_text(html)
+    for line in client_lines():
+        assert with_fixes(line) in text
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "", "11", "1" * 500, "<script>"])
+def test_other_values_of_tout_give_the_page_as_usual(client, faq, value):
+    response = client.get("/faq", query_string={"tout": value})
+    html = text_of(response)
+    assert response.status_code == 200
+    assert html.count('<details class="faq-question"') == len(client_lines())
+    assert " open>" not in html
+    assert "Tout afficher" in html
+
+
+def test_empty_faq_offers_no_tout_afficher(client):
+    html = text_of(client.get("/faq?tout=1"))
+    assert "pas encore disponibles" in html
+    assert "Tout afficher" not in html and "Tout masquer" not in html
 
 
 class _Outline(HTMLParser):
@@ -265,7 +298,7 @@ def test_theme_titles_are_headings_outside_the_disclosure_buttons(client, faq):
     page = outline(text_of(client.get("/faq")))
     assert page.in_summary == [], "no heading inside a <summary>"
     assert page.headings == [(1, "Questions fréquentes"), *((2, title) for title in titles)]
-    # Each theme: its heading, then the disclosure of its questions, then the questions.
+    # Each theme: its heading, then its questions, each the button of its own disclosure.
     html = text_of(client.get("/faq"))
     for theme in content.read():
         group = re.search(
@@ -274,7 +307,7 @@ def test_theme_titles_are_headings_outside_the_disclosure_buttons(client, faq):
         assert group, theme.slug
         assert re.match(
             rf'\s*<h2 class="faq-theme-title">{re.escape(theme.title)}</h2>\s*'
-            r'<details class="faq-theme">\s*<summary>Voir (les \d+ questions|la question)<span',
+            r'<ul class="faq-questions">\s*<li>\s*<details class="faq-question"',
             group.group(1),
         ), theme.slug
         for question in theme.questions:
@@ -464,7 +497,7 @@ def test_search_without_result_says_so_with_the_assistance_contact(client, app, 
     assert "Aucun résultat" in html
     assert "Mutuelle Démo" in html and 'href="tel:+33123456789"' in html
     assert "01 23 45 67 89" in html
-    assert 'class="faq-theme"' in html, "the questions stay browsable"
+    assert html.count('<details class="faq-question"') == len(client_lines()), "still browsable"
 
 
 def test_no_result_contact_is_the_members_insurer_or_a_general_advice(client, app, faq, auth):
@@ -618,6 +651,7 @@ def test_ranking_prefers_documents_matching_every_word():
     "url",
     [
         "/faq",
+        "/faq?tout=1",
         "/faq?q=mot+de+passe+oublie",
         "/faq?q=parapluie",
         "/faq/probleme-de-connexion",

@@ -59,24 +59,26 @@ _QUESTIONS_BY_THEME = (
 _KEPT_THEMES = "cartable_faq_themes"
 
 
-def themes_part() -> Markup:
+def themes_part(show_all: bool = False) -> Markup:
     """Every question by theme, rendered. It is the same for every visitor and holds no
     personal data, so it is kept (one per application root) under the content it was
     rendered from, read on each request: any change of a question, an answer, a theme or
-    their order renders it again."""
+    their order renders it again. `show_all` (« Tout afficher ») is kept apart: every
+    answer open."""
     content = tuple(tuple(row) for row in db.session.execute(_QUESTIONS_BY_THEME))
     kept = current_app.extensions.setdefault(_KEPT_THEMES, {})
-    version = kept.get(request.script_root)
+    key = (request.script_root, show_all)
+    version = kept.get(key)
     if version is not None and version[0] == content:
         return version[1]
     groups = [
         ThemeGroup(Theme(*theme), [Question(*row[2:]) for row in rows])
         for theme, rows in groupby(content, key=lambda row: row[:2])
     ]
-    html = render_template("faq/_themes.html", groups=groups, level=2)
+    html = render_template("faq/_themes.html", groups=groups, level=2, show_all=show_all)
     part = Markup(html)  # noqa: S704 - rendered by an autoescaped template
     if not current_app.jinja_env.auto_reload:  # development: a template edit shows at once
-        kept[request.script_root] = (content, part)
+        kept[key] = (content, part)
     return part
 
 
@@ -115,10 +117,14 @@ def _document(entry: FaqEntry) -> Document:
 
 @bp.get("/faq")
 def index():
-    """The questions grouped by theme; with `q`, the answers ranked for that search."""
+    """The questions grouped by theme; with `q`, the answers ranked for that search; with
+    `tout=1`, every answer open (« Tout afficher » without JavaScript)."""
     query = " ".join(request.args.get("q", "")[:QUERY_MAX_LENGTH].split())
+    show_all = request.args.get("tout") == "1"
     if not query:
-        return render_template("faq/index.html", query="", themes=themes_part())
+        return render_template(
+            "faq/index.html", query="", themes=themes_part(show_all), show_all=show_all
+        )
     entries = all_entries()
     by_slug = {entry.slug: entry for entry in entries}
     hits = rank([_document(entry) for entry in entries], query)
@@ -127,6 +133,7 @@ def index():
         "faq/index.html",
         groups=group_by_theme(entries),
         query=query,
+        show_all=show_all,
         results=results,
         insurer=None if results else assistance_insurer(),
     )

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 DELETE_ADDRESS = "Pourquoi ne puis-je pas supprimer une adresse ?"
 DELETE_ADDRESS_ANSWER = "vous devez supprimer le trajet vers cette destination"
+QUESTION_COUNT = sum(len(theme.questions) for theme in content.read())
 
 
 @pytest.fixture
@@ -21,31 +22,31 @@ def faq(app):
         content.load(content.read())
 
 
-def test_open_a_theme_then_an_answer_with_the_keyboard(page, live_server, axe, faq):
+def test_every_question_shows_under_its_theme_and_opens_with_the_keyboard(
+    page, live_server, axe, faq
+):
     page.goto(live_server.url + "/")
     page.get_by_role("contentinfo").get_by_role("link", name="Questions fréquentes").click()
     expect(page).to_have_url(live_server.url + "/faq")
     expect(page).to_have_title(re.compile("^Questions fréquentes"))
     axe(page)
 
-    # Each theme is a real heading, outside the disclosure that lists its questions.
+    # Each theme is a real heading; its questions show at once, with no click.
     group = page.locator("#theme-adresses")
     expect(group.get_by_role("heading", level=2)).to_have_text("Adresses")
-    expect(page.get_by_role("heading", level=2, name="Adresses")).to_be_visible()
     expect(
         page.locator("summary h1, summary h2, summary h3, summary [role=heading]")
     ).to_have_count(0)
-    theme = group.locator("details.faq-theme")
-    answer = theme.get_by_text(DELETE_ADDRESS_ANSWER)
-    question = theme.locator("summary", has_text=DELETE_ADDRESS)
-    expect(question).to_be_hidden()
-
-    # The keyboard opens the theme, then reaches each question and opens it.
-    theme.locator("summary").first.focus()
-    page.keyboard.press("Enter")
-    expect(theme).to_have_attribute("open", "")
-    expect(question).to_be_visible()
+    questions = page.locator("details.faq-question > summary")
+    expect(questions).to_have_count(QUESTION_COUNT)
+    for index in range(QUESTION_COUNT):
+        expect(questions.nth(index)).to_be_visible()
+    question = group.locator("summary", has_text=DELETE_ADDRESS)
+    answer = group.get_by_text(DELETE_ADDRESS_ANSWER)
     expect(answer).to_be_hidden()
+
+    # The keyboard goes from question to question and opens one.
+    group.locator("summary").first.focus()
     for _ in range(10):
         page.keyboard.press("Tab")
         if question.evaluate("node => node === document.activeElement"):
@@ -60,12 +61,61 @@ def test_open_a_theme_then_an_answer_with_the_keyboard(page, live_server, axe, f
     axe(page)
 
 
+def test_tout_afficher_then_tout_masquer_with_javascript(page, live_server, axe, faq):
+    page.goto(live_server.url + "/faq")
+    answers = page.locator("details.faq-question .faq-answer")
+    expect(answers).to_have_count(QUESTION_COUNT)
+    show_all = page.get_by_role("button", name="Tout afficher")
+    expect(show_all).to_be_visible()
+    expect(page.get_by_role("link", name="Tout afficher")).to_have_count(0)
+    show_all.click()
+    for index in range(QUESTION_COUNT):
+        expect(answers.nth(index)).to_be_visible()
+    expect(page).to_have_url(live_server.url + "/faq")
+    hide_all = page.get_by_role("button", name="Tout masquer")
+    expect(hide_all).to_be_focused()
+    axe(page)
+
+    # Closing one answer by hand: the button offers to show everything again.
+    page.locator("summary", has_text=DELETE_ADDRESS).click()
+    expect(page.get_by_text(DELETE_ADDRESS_ANSWER)).to_be_hidden()
+    expect(page.get_by_role("button", name="Tout afficher")).to_be_visible()
+    page.get_by_role("button", name="Tout afficher").click()
+    page.get_by_role("button", name="Tout masquer").click()
+    for index in range(QUESTION_COUNT):
+        expect(answers.nth(index)).to_be_hidden()
+    expect(page.get_by_role("button", name="Tout afficher")).to_be_visible()
+
+
+def test_tout_afficher_without_javascript_is_a_link_to_every_answer(
+    browser, browser_context_args, live_server, axe, faq
+):
+    context = browser.new_context(**browser_context_args, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/faq")
+        answers = page.locator("details.faq-question .faq-answer")
+        expect(answers.first).to_be_hidden()
+        page.get_by_role("link", name="Tout afficher").click()
+        expect(page).to_have_url(live_server.url + "/faq?tout=1")
+        expect(answers).to_have_count(QUESTION_COUNT)
+        for index in range(QUESTION_COUNT):
+            expect(answers.nth(index)).to_be_visible()
+        # One answer still closes on its own, without JavaScript.
+        page.locator("summary", has_text=DELETE_ADDRESS).click()
+        expect(page.get_by_text(DELETE_ADDRESS_ANSWER)).to_be_hidden()
+        page.get_by_role("link", name="Tout masquer").click()
+        expect(page).to_have_url(live_server.url + "/faq")
+        expect(answers.first).to_be_hidden()
+    finally:
+        context.close()
+
+
 def test_follow_a_permalink_and_open_it_in_a_new_tab(page, live_server, axe, faq):
     page.goto(live_server.url + "/faq")
-    theme = page.locator("#theme-adresses > details.faq-theme")
-    theme.locator("summary").first.click()
-    theme.locator("summary", has_text=DELETE_ADDRESS).click()
-    theme.get_by_role("link", name=f"Lien vers cette réponse : {DELETE_ADDRESS}").click()
+    group = page.locator("#theme-adresses")
+    group.locator("summary", has_text=DELETE_ADDRESS).click()
+    group.get_by_role("link", name=f"Lien vers cette réponse : {DELETE_ADDRESS}").click()
 
     address = live_server.url + "/faq/supprimer-une-adresse"
     expect(page).to_have_url(address)
@@ -84,8 +134,11 @@ def test_follow_a_permalink_and_open_it_in_a_new_tab(page, live_server, axe, faq
     other_tab.close()
 
     page.get_by_role("navigation", name="Fil d'Ariane").get_by_role("link", name="Adresses").click()
-    expect(page.locator("#theme-adresses > details.faq-theme")).to_have_attribute("open", "")
+    expect(page).to_have_url(live_server.url + "/faq#theme-adresses")
     expect(page.get_by_role("heading", level=2, name="Adresses")).to_be_in_viewport()
+    expect(
+        page.locator("#theme-adresses").locator("summary", has_text=DELETE_ADDRESS)
+    ).to_be_visible()
 
 
 def test_search_ranks_and_highlights_then_says_when_nothing_matches(page, live_server, axe, faq):
@@ -139,11 +192,13 @@ def test_faq_script_opens_the_linked_question_under_the_real_csp(strict_page, li
     strict_page.goto(live_server.url + "/faq#trajet-examen")
     question = strict_page.locator("#trajet-examen")
     expect(question).to_have_attribute("open", "")
-    expect(strict_page.locator("#theme-trajets > details.faq-theme")).to_have_attribute("open", "")
     expect(question).to_contain_text("Transport aux examens scolaires")
+    strict_page.get_by_role("button", name="Tout afficher").click()
+    expect(strict_page.locator("details.faq-question:not([open])")).to_have_count(0)
+    expect(strict_page.get_by_role("button", name="Tout masquer")).to_be_visible()
 
 
-def test_printing_leaves_out_search_and_navigation(page, live_server, faq):
+def test_printing_leaves_out_search_and_navigation_and_prints_every_answer(page, live_server, faq):
     page.goto(live_server.url + "/faq/supprimer-une-adresse")
     page.emulate_media(media="print")
     expect(page.get_by_role("banner")).to_be_hidden()
@@ -151,7 +206,13 @@ def test_printing_leaves_out_search_and_navigation(page, live_server, faq):
     expect(page.get_by_role("main")).to_contain_text(DELETE_ADDRESS_ANSWER)
     page.goto(live_server.url + "/faq")
     expect(page.get_by_role("searchbox")).to_be_hidden()
+    expect(page.get_by_text("Tout afficher")).to_be_hidden()
     expect(page.get_by_role("heading", level=2, name="Adresses")).to_be_visible()
-    expect(page.locator("#theme-adresses > details.faq-theme > summary")).to_be_hidden()
-    expect(page.locator("summary", has_text=DELETE_ADDRESS)).to_be_visible()
-    expect(page.get_by_text(DELETE_ADDRESS_ANSWER)).to_be_visible()
+    # Every answer, none of them opened: the print style shows them all.
+    expect(page.locator("details[open]")).to_have_count(0)
+    answers = page.locator("details.faq-question .faq-answer")
+    expect(answers).to_have_count(QUESTION_COUNT)
+    for index in range(QUESTION_COUNT):
+        expect(answers.nth(index)).to_be_visible()
+    page.emulate_media(media="screen")
+    expect(answers.first).to_be_hidden()

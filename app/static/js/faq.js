@@ -2,7 +2,7 @@
 (function () {
   "use strict";
 
-  // /faq#<slug> or /faq#theme-<slug>: open the question (and its theme) the link points to.
+  // /faq#<slug>: open the question the link points to (a theme, #theme-<slug>, is a heading).
   function openTarget() {
     if (!window.location.hash) return;
     var target = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
@@ -10,10 +10,33 @@
     for (var node = target; node; node = node.parentElement) {
       if (node.tagName === "DETAILS") node.open = true;
     }
-    // A theme (#theme-<slug>): its heading, then the disclosure of its questions.
-    var questions = target.querySelector(":scope > details.faq-theme");
-    if (questions) questions.open = true;
     target.scrollIntoView();
+  }
+
+  // « Tout afficher » / « Tout masquer »: without JavaScript a link to /faq?tout=1 (or back
+  // to /faq); with it, a button that opens or closes every answer in place. Its label says
+  // what it will do: « Tout masquer » once every answer is open, whichever way they were.
+  function setUpToggleAll() {
+    var link = document.querySelector("[data-faq-toggle]");
+    if (!link) return;
+    var questions = Array.prototype.slice.call(document.querySelectorAll("details.faq-question"));
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button-secondary";
+    function allOpen() {
+      return questions.every(function (details) { return details.open; });
+    }
+    function refresh() {
+      button.textContent = allOpen() ? "Tout masquer" : "Tout afficher";
+    }
+    button.addEventListener("click", function () {
+      var open = !allOpen();
+      questions.forEach(function (details) { details.open = open; });
+      refresh();
+    });
+    questions.forEach(function (details) { details.addEventListener("toggle", refresh); });
+    refresh();
+    link.replaceWith(button);
   }
 
   // Printing: every answer, not only the opened ones; restored afterwards.
@@ -28,5 +51,8 @@
   });
 
   window.addEventListener("hashchange", openTarget);
-  document.addEventListener("DOMContentLoaded", openTarget);
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpToggleAll();
+    openTarget();
+  });
 })();
