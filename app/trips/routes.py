@@ -1,15 +1,17 @@
 """« Mes trajets »: the month calendar, the day page, the list, change and cancellation."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from app import clock
 from app.auth_session import signed_in
+from app.email import public_url
 from app.models import Trip, TripPurpose
-from app.trips import bp, rules, services
+from app.trips import agenda, bp, rules, services
 from app.trips.calendar_grid import calendar_rows
 from app.trips.forms import CancelTripForm, EditTripForm, TripForm
 from app.trips.french import HELPERS, long_day, month_name
@@ -269,6 +271,32 @@ def _trip_page(trip: Trip, *, error: str | None = None, status: int = 200):
 def trip(trip_id: int):
     """One trip, with « Modifier » and « Annuler » until 48 h before it."""
     return _trip_page(services.trip_or_404(signed_in(), trip_id))
+
+
+@bp.get("/trajet/<int:trip_id>/agenda.ics")
+@login_required
+def calendar_file(trip_id: int):
+    """« Ajouter à mon agenda »: the trip as an .ics file; another account's trip is a 404."""
+    trip = services.trip_or_404(signed_in(), trip_id)
+    event = agenda.TripEvent(
+        trip_id=trip.id,
+        child=trip.child.first_name,
+        day=trip.trip_date,
+        hour=trip.trip_time,
+        from_label=trip.from_address.label,
+        from_line=trip.from_address.one_line,
+        to_label=trip.to_address.label,
+        to_line=trip.to_address.one_line,
+        cancelled=trip.cancelled_at is not None,
+        sequence=int((trip.updated_at - trip.created_at).total_seconds()),
+        trip_url=public_url(url_for("trips.trip", trip_id=trip.id)),
+    )
+    domain = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "cartable"
+    body = agenda.calendar_file(event, domain=domain, stamp=clock.now().astimezone(UTC))
+    return body, {
+        "Content-Type": "text/calendar; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="trajet-{trip.trip_date}-{trip.id}.ics"',
+    }
 
 
 def _booking_problems(booking, now, covers, children, addresses, except_trip=None) -> dict:
