@@ -159,7 +159,7 @@ def test_sophie_files_a_request_with_a_pdf_and_a_phone_photo(app, client, filed,
     assert f"http://portail.test/remboursements/{reimbursement.number}" in mailbox.links(message)
     assert reimbursement.number in mailbox.html(message)
 
-    listing = client.get("/remboursements/").get_data(as_text=True)
+    listing = client.get("/remboursements").get_data(as_text=True)
     assert reimbursement.number in listing
     assert "Reçue" in listing
     assert rules.format_amount(3550) in listing
@@ -294,7 +294,7 @@ def test_expense_date_in_the_future_or_before_the_file_is_refused(app, client, a
 
 def test_pages_state_no_quotes_and_no_health_costs(client, auth):
     auth.sophie()
-    for url in ("/remboursements/", NEW):
+    for url in ("/remboursements", NEW):
         page = client.get(url).get_data(as_text=True)
         assert "Cette plateforme ne réalise pas de devis." in page
         assert "ne couvre pas les frais de santé" in page
@@ -325,13 +325,13 @@ def test_member_without_assistance_file_is_given_the_assistance_phone(app, clien
         )
         db.session.commit()
     auth.sophie()
-    for url in ("/remboursements/", NEW):
+    for url in ("/remboursements", NEW):
         page = client.get(url).get_data(as_text=True)
         assert "Vous n'avez pas de dossier d'assistance" in page
         assert "01 23 45 67 89" in page
         assert 'href="tel:0123456789"' in page
-    assert "Nouvelle demande</a>" not in client.get("/remboursements/").get_data(as_text=True)
-    token = csrf_token(client, "/remboursements/")
+    assert "Nouvelle demande</a>" not in client.get("/remboursements").get_data(as_text=True)
+    token = csrf_token(client, "/remboursements")
     client.post(NEW, data={"csrf_token": token, "nature": "Taxi"})
     nothing_stored(app)
 
@@ -385,10 +385,10 @@ def test_another_account_gets_404_everywhere(app, client, filed, auth, other_cli
         other_client,
         f"{base}/completer",
         {"documents": [upload(pdf_bytes(), "x.pdf")]},
-        form_url="/remboursements/",
+        form_url="/remboursements",
     )
     assert response.status_code == 404
-    listing = other_client.get("/remboursements/").get_data(as_text=True)
+    listing = other_client.get("/remboursements").get_data(as_text=True)
     assert filed.number not in listing
     assert count_rows(app, DocumentAccess) == 0
     assert len(only_request(app).documents) == 2
@@ -400,7 +400,7 @@ def test_anonymous_visitor_is_sent_to_the_login_page(app, filed, auth):
     base = f"/remboursements/{filed.number}"
     document = filed.documents[0]
     for url in (
-        "/remboursements/",
+        "/remboursements",
         NEW,
         base,
         f"{base}/completer",
@@ -411,6 +411,19 @@ def test_anonymous_visitor_is_sent_to_the_login_page(app, filed, auth):
         assert response.status_code == 302, url
         assert response.headers["Location"].startswith("/connexion"), url
     assert count_rows(app, DocumentAccess) == 0
+
+
+def test_the_list_opens_at_remboursements_and_the_old_address_redirects(client, filed):
+    response = client.get("/remboursements")
+    assert response.status_code == 200
+    assert "Mes remboursements" in response.get_data(as_text=True)
+    assert filed.number in response.get_data(as_text=True)
+    old = client.get("/remboursements/")
+    assert old.status_code == 301
+    assert old.headers["Location"] == "/remboursements"
+    assert client.get("/remboursements/?page=2").headers["Location"] == "/remboursements?page=2"
+    # The navigation and « Mon Espace » link to the address that answers directly.
+    assert 'href="/remboursements"' in client.get("/mon-espace/").get_data(as_text=True)
 
 
 def test_missing_file_on_disk_is_a_404_not_a_500(app, client, filed):
@@ -590,12 +603,12 @@ def test_pages_run_a_fixed_number_of_queries(app, client, auth, count_queries):
             assert client.get(url).status_code == 200
         return counter.count
 
-    list_one, detail_one = queries("/remboursements/"), queries(f"/remboursements/{number}")
+    list_one, detail_one = queries("/remboursements"), queries(f"/remboursements/{number}")
     for _ in range(3):
         assert send_request(client, app, [upload(pdf_bytes(), "a.pdf")] * 1).status_code == 302
     for _ in range(2):
         assert complete(client, number, [upload(png_bytes(), "b.png")]).status_code == 302
-    assert queries("/remboursements/") == list_one
+    assert queries("/remboursements") == list_one
     assert queries(f"/remboursements/{number}") == detail_one
 
 

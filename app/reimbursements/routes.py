@@ -3,7 +3,16 @@
 import io
 from datetime import UTC
 
-from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import login_required
 
 from app.auth_session import client_ip, current_account
@@ -42,6 +51,12 @@ def helpers():
 
 
 @bp.get("/")
+def old_index():
+    """The former address, with a trailing slash: a permanent redirect to /remboursements."""
+    return redirect(url_for("reimbursements.index", **request.args), 301)
+
+
+@bp.get("")
 @login_required
 def index():
     """« Mes remboursements »: my requests and their status."""
