@@ -1,0 +1,184 @@
+"""A phone in a hospital bed: every page at 320 CSS pixels (WCAG 2.1, 1.4.10 Reflow).
+
+Every page means every GET route of the application that answers HTML, built from the
+URL map with sample values for its arguments (an address, a trip, a request, a document,
+a FAQ answer, a day, the demo insurer), logged out and then logged in as Sophie. None may
+be wider than the screen: `document.documentElement.scrollWidth` at most 320.
+"""
+
+from datetime import time, timedelta
+
+import pytest
+from flask import url_for
+from playwright.sync_api import expect
+
+from app import clock
+from app.faq import content
+from tests.conftest import DEFAULT_PASSWORD
+from tests.reimbursement_samples import jpeg_bytes, pdf_bytes
+from tests.test_reimbursements import only_request, send_request, upload
+from tests.test_trips import SOPHIE, add_addresses, add_trip, child_id
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 320, "height": 640}
+
+
+@pytest.fixture
+def faq(app):
+    with app.app_context():
+        content.load(content.read())
+
+
+@pytest.fixture
+def samples(app, client, auth, faq) -> dict:
+    """Sophie with addresses, a trip, a reimbursement request with documents; the values
+    that fill every route's arguments."""
+    auth.sophie()
+    addresses = add_addresses(app)
+    day = clock.today() + timedelta(days=5)
+    trip_id = add_trip(
+        app,
+        SOPHIE,
+        child_id(app, "Maxime"),
+        day,
+        time(8, 30),
+        addresses["Maison"],
+        addresses["Collège Victor Hugo"],
+    )
+    response = send_request(
+        client,
+        app,
+        [
+            upload(pdf_bytes(), "reçu taxi.pdf", "application/pdf"),
+            upload(jpeg_bytes(), "photo-reçu.jpg", "image/jpeg"),
+        ],
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    request = only_request(app)
+    return {
+        "address_id": addresses["Maison"],
+        "trip_id": trip_id,
+        "day_text": day.isoformat(),
+        "number": request.number,
+        "document_id": request.documents[0].id,
+        "slug": "supprimer-une-adresse",
+        "token": "jeton-perime",
+    }
+
+
+def log_in(page, live_server) -> None:
+    page.goto(live_server.url + "/connexion")
+    page.get_by_label("Adresse e-mail").fill(SOPHIE)
+    page.get_by_label("Mot de passe", exact=True).fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mon Espace")
+
+
+def every_page(app, samples: dict) -> list[str]:
+    """The path of every GET route, embedding routes last (they put the visit in the
+    insurer's context)."""
+    paths, missing = [], []
+    with app.test_request_context():
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+            if "GET" not in rule.methods or rule.endpoint == "static":
+                continue
+            if rule.arguments - samples.keys():
+                missing.append(rule.rule)
+                continue
+            values = {name: samples[name] for name in rule.arguments}
+            if rule.endpoint.startswith("embedding."):
+                values["slug"] = "demo"
+            paths.append(url_for(rule.endpoint, **values))
+    assert not missing, f"no sample value for the arguments of {missing}"
+    return sorted(paths, key=lambda path: path.startswith("/e/"))
+
+
+def overflowing(page) -> list[str]:
+    """The first elements that reach past the screen's right edge, to say what to fix."""
+    return page.evaluate(
+        """(limit) => Array.from(document.querySelectorAll('body *'))
+            .filter((node) => node.getBoundingClientRect().right > limit)
+            .slice(0, 5)
+            .map((node) => `${node.tagName.toLowerCase()}.${node.className}`)""",
+        PHONE["width"],
+    )
+
+
+def too_wide(page, base_url: str, paths: list[str]) -> tuple[list[str], list[str]]:
+    """(the HTML pages measured, those wider than the screen with their width)."""
+    measured, wide = [], []
+    for path in paths:
+        # A download (.ics, JSON, documents, logo) is not a page: ask first, like a browser.
+        head = page.request.get(base_url + path, max_redirects=0)
+        if not head.headers.get("content-type", "").startswith("text/html"):
+            continue
+        page.goto(base_url + path)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        measured.append(path)
+        if width > PHONE["width"]:
+            wide.append(f"{path} ({page.url}): {width} px; {overflowing(page)}")
+    return measured, wide
+
+
+def test_no_page_scrolls_sideways_at_320_px_logged_out(
+    browser, browser_context_args, live_server, samples
+):
+    context = browser.new_context(**browser_context_args, viewport=PHONE)
+    try:
+        page = context.new_page()
+        paths = every_page(live_server.app, samples) + ["/faq?tout=1"]
+        measured, wide = too_wide(page, live_server.url, paths)
+    finally:
+        context.close()
+    assert {"/", "/connexion", "/inscription", "/faq", "/faq?tout=1"} <= set(measured)
+    assert len(measured) >= 12, measured
+    assert not wide, "wider than 320 px:\n" + "\n".join(wide)
+
+
+def test_no_page_scrolls_sideways_at_320_px_logged_in(
+    browser, browser_context_args, live_server, samples
+):
+    context = browser.new_context(**browser_context_args, viewport=PHONE)
+    try:
+        page = context.new_page()
+        log_in(page, live_server)
+        paths = every_page(live_server.app, samples) + ["/faq?tout=1"]
+        measured, wide = too_wide(page, live_server.url, paths)
+    finally:
+        context.close()
+    for expected in (
+        "/mon-espace/",
+        "/trajets",
+        f"/trajets/{samples['day_text']}",
+        "/remboursements",
+    ):
+        assert expected in measured
+    assert len(measured) >= 25, measured
+    assert not wide, "wider than 320 px:\n" + "\n".join(wide)
+
+
+def test_mon_espace_shortcuts_are_cards_without_bullets(
+    browser, browser_context_args, live_server, axe, samples
+):
+    context = browser.new_context(**browser_context_args, viewport=PHONE)
+    try:
+        page = context.new_page()
+        log_in(page, live_server)
+        shortcuts = page.get_by_role("navigation", name="Mes services").get_by_role("listitem")
+        expect(shortcuts).to_have_count(3)
+        for index in range(3):
+            item = shortcuts.nth(index)
+            assert item.evaluate("node => getComputedStyle(node).listStyleType") == "none"
+            assert item.evaluate("node => getComputedStyle(node, '::marker').content") in (
+                "none",
+                "normal",
+                "",
+            )
+            box = item.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        listing = page.get_by_role("navigation", name="Mes services").get_by_role("list")
+        assert listing.evaluate("node => getComputedStyle(node).paddingLeft") == "0px"
+        axe(page)
+    finally:
+        context.close()
