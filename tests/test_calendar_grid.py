@@ -36,8 +36,8 @@ def test_open_days_link_to_their_day_page_and_disabled_ones_say_why():
     html = str(calendar_rows(_month(), {}, date(2026, 5, 4), "/trajets"))
     assert (
         '<td class="day day-open"><a class="day-link" href="/trajets/2026-05-05">'
-        '<span class="day-number">5</span><span class="visually-hidden"> mardi 5 mai 2026</span>'
-        "</a></td>"
+        '<span class="day-number">5</span><span class="day-name"> mardi 5 mai 2026</span></a>'
+        '<span class="day-state" aria-hidden="true">Disponible</span></td>'
     ) in html
     sunday = re.search(r'<td class="day day-disabled day-sunday"[^>]*>.*?</td>', html).group(0)
     assert 'title="Aucun trajet n&#39;est organisé le dimanche."' in sunday

@@ -5,7 +5,7 @@ disabled link and its reasons. Jinja spends more on those cells (a node and an e
 attribute) than the rest of the page costs, so they are written here from format strings,
 every text escaped. The markup is the one the page has always had:
 
-- a selectable day is a link to its day page;
+- a selectable day is a link to its day page, with « Disponible » for the list of days;
 - a disabled day is a link without `href`, `aria-disabled`, described by its full reason,
   with the short reason shown in the cell and the full one as the cell's title;
 - today carries `aria-current="date"` and « Aujourd'hui »; a day with trips says how many.
@@ -18,8 +18,13 @@ from markupsafe import Markup, escape
 from app.trips import rules
 from app.trips.french import long_day
 
-_NUMBER = '<span class="day-number">{number}</span><span class="visually-hidden"> {label}</span>'
-_OPEN = '<td class="{classes}"><a class="day-link" href="{url}/{iso}"{current}>' + _NUMBER + "</a>"
+# The day's full name is read by screen readers, and shown instead of the number where the
+# month is a list of days (a narrow screen: app/static/css/trips.css).
+_NUMBER = '<span class="day-number">{number}</span><span class="day-name"> {label}</span>'
+_OPEN = (
+    '<td class="{classes}"><a class="day-link" href="{url}/{iso}"{current}>' + _NUMBER + "</a>"
+    '<span class="day-state" aria-hidden="true">Disponible</span>'
+)
 _DISABLED = (
     '<td class="{classes}" title="{reason}"><a class="day-link" role="link" aria-disabled="true"'
     ' aria-describedby="raison-{iso}"{current}>' + _NUMBER + "</a>"

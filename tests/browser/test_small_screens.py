@@ -6,7 +6,8 @@ a FAQ answer, a day, the demo insurer), logged out and then logged in as Sophie.
 be wider than the screen: `document.documentElement.scrollWidth` at most 320.
 """
 
-from datetime import time, timedelta
+from calendar import monthrange
+from datetime import date, time, timedelta
 
 import pytest
 from flask import url_for
@@ -14,6 +15,7 @@ from playwright.sync_api import expect
 
 from app import clock
 from app.faq import content
+from app.trips.french import long_day
 from tests.conftest import DEFAULT_PASSWORD
 from tests.reimbursement_samples import jpeg_bytes, pdf_bytes
 from tests.test_reimbursements import only_request, send_request, upload
@@ -179,6 +181,52 @@ def test_mon_espace_shortcuts_are_cards_without_bullets(
             assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
         listing = page.get_by_role("navigation", name="Mes services").get_by_role("list")
         assert listing.evaluate("node => getComputedStyle(node).paddingLeft") == "0px"
+        axe(page)
+    finally:
+        context.close()
+
+
+def test_calendar_is_a_list_of_days_on_a_phone_and_a_grid_on_a_wide_screen(
+    browser, browser_context_args, live_server, axe, samples
+):
+    context = browser.new_context(**browser_context_args, viewport=PHONE)
+    try:
+        page = context.new_page()
+        log_in(page, live_server)
+        day = date.fromisoformat(samples["day_text"])
+        page.goto(f"{live_server.url}/trajets?mois={day:%Y-%m}")
+        calendar = page.locator("table.calendar")
+        wrapper = page.locator(".table-wrap").filter(has=calendar)
+        # Nothing to scroll, not even inside the calendar's own box.
+        assert wrapper.evaluate("node => node.scrollWidth <= node.clientWidth")
+        expect(calendar.locator("thead")).to_be_hidden()
+        days = calendar.locator("td.day")
+        expect(days).to_have_count(monthrange(day.year, day.month)[1])
+        # One day a line, each with its full name and its state.
+        tops = [days.nth(i).bounding_box()["y"] for i in range(days.count())]
+        assert tops == sorted(tops) and len(set(tops)) == len(tops)
+        booked = calendar.locator(f'a[href="/trajets/{day.isoformat()}"]')
+        expect(booked).to_be_visible()
+        expect(booked).to_have_text(long_day(day), use_inner_text=True)
+        expect(booked.locator("xpath=..")).to_contain_text("Disponible")
+        expect(booked.locator("xpath=..")).to_contain_text("1 trajet")
+        sunday = calendar.locator("td.day-sunday").first
+        expect(sunday.locator(".day-name")).to_be_visible()
+        expect(sunday.locator(".day-reason")).to_have_text("Dimanche")
+        expect(sunday.locator(".day-reason")).to_be_visible()
+        axe(page)
+        booked.click()
+        expect(page).to_have_url(f"{live_server.url}/trajets/{day.isoformat()}")
+
+        # A wide screen keeps the month's table: weekday columns, day numbers.
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.goto(f"{live_server.url}/trajets?mois={day:%Y-%m}")
+        expect(calendar.locator("thead")).to_be_visible()
+        expect(calendar.locator("tbody tr").first.locator("td")).to_have_count(7)
+        expect(booked.locator(".day-number")).to_have_text(str(day.day))
+        expect(booked.locator(".day-number")).to_be_visible()
+        expect(booked.locator(".day-name")).to_have_css("width", "1px")
+        expect(calendar.locator(".day-state").first).to_be_hidden()
         axe(page)
     finally:
         context.close()
