@@ -182,6 +182,10 @@ def test_mon_espace_shortcuts_are_cards_without_bullets(
         listing = page.get_by_role("navigation", name="Mes services").get_by_role("list")
         assert listing.evaluate("node => getComputedStyle(node).paddingLeft") == "0px"
         axe(page)
+        # The folded header navigation, opened (axe-core needs JavaScript, so here).
+        page.get_by_role("banner").locator("summary", has_text="Menu").click()
+        expect(page.get_by_role("banner").get_by_role("link", name="Mes trajets")).to_be_visible()
+        axe(page)
     finally:
         context.close()
 
@@ -228,5 +232,39 @@ def test_calendar_is_a_list_of_days_on_a_phone_and_a_grid_on_a_wide_screen(
         expect(booked.locator(".day-name")).to_have_css("width", "1px")
         expect(calendar.locator(".day-state").first).to_be_hidden()
         axe(page)
+    finally:
+        context.close()
+
+
+def test_header_navigation_folds_behind_menu_on_a_phone_without_javascript(
+    browser, browser_context_args, live_server, samples
+):
+    context = browser.new_context(**browser_context_args, viewport=PHONE, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        log_in(page, live_server)
+        header = page.get_by_role("banner")
+        menu = header.locator("summary", has_text="Menu")
+        trips_link = header.get_by_role("link", name="Mes trajets")
+        expect(menu).to_be_visible()
+        expect(trips_link).to_be_hidden()
+        expect(header.get_by_role("button", name="Déconnexion")).to_be_hidden()
+        header_height = header.bounding_box()["height"]
+
+        menu.click()
+        for name in ("Mes adresses", "Mes trajets", "Mes remboursements", "Mon Espace"):
+            expect(header.get_by_role("link", name=name)).to_be_visible()
+        expect(header.get_by_role("button", name="Déconnexion")).to_be_visible()
+        assert header.bounding_box()["height"] > header_height
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+        trips_link.click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Mes trajets")
+        expect(header.get_by_role("link", name="Mes trajets")).to_be_hidden()
+
+        # A wide screen shows the links at once, without the « Menu » button.
+        page.set_viewport_size({"width": 1280, "height": 800})
+        expect(menu).to_be_hidden()
+        expect(header.get_by_role("link", name="Mes trajets")).to_be_visible()
+        expect(header.get_by_role("button", name="Déconnexion")).to_be_visible()
     finally:
         context.close()
