@@ -30,7 +30,10 @@ def _development_secret_key() -> str:
 
 
 def _database_url(default: str) -> str:
-    url = os.environ.get("DATABASE_URL", default)
+    return _with_driver(os.environ.get("DATABASE_URL", default))
+
+
+def _with_driver(url: str) -> str:
     # Hosting platforms still hand out the old scheme; SQLAlchemy wants the driver named.
     if url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgres://")
@@ -67,7 +70,11 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
     SESSION_COOKIE_NAME = "cartable_session"
-    PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 8  # a login lasts 8 h at most
+    # A member's session also ends after this many minutes without a request.
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    # « Mes données », a new e-mail and deleting the account want a password typed this recently.
+    RECENT_PASSWORD_MINUTES = 5
     # The server decides how long a login lasts (UserSession rows): no need to re-sign and
     # re-send the cookie on every response.
     SESSION_REFRESH_EACH_REQUEST = False
@@ -111,12 +118,34 @@ class ProductionConfig(Config):
     @classmethod
     def check(cls) -> None:
         """Refuse to start on a configuration that would be unsafe in production."""
-        if not os.environ.get("SECRET_KEY"):
-            raise RuntimeError("SECRET_KEY must be set in production.")
-        if not os.environ.get("DATABASE_URL"):
-            raise RuntimeError("DATABASE_URL must be set in production.")
-        if not os.environ.get("PUBLIC_URL"):
-            raise RuntimeError("PUBLIC_URL must be set in production.")
+        reasons = production_refusals(os.environ)
+        if reasons:
+            raise RuntimeError("\n".join(reasons))
+
+
+def production_refusals(environ) -> list[str]:
+    """Why these settings cannot serve in production: one line per reason (none: fine)."""
+    reasons = []
+    if not environ.get("SECRET_KEY"):
+        reasons.append("SECRET_KEY must be set in production.")
+    if not environ.get("PUBLIC_URL", "").startswith("https://"):
+        reasons.append(
+            "PUBLIC_URL must start with https:// in production: "
+            "links in e-mails and cookies need TLS."
+        )
+    database_url = environ.get("DATABASE_URL")
+    if not database_url:
+        reasons.append("DATABASE_URL must be set in production.")
+    elif not _with_driver(database_url).startswith("postgresql"):
+        reasons.append(
+            "DATABASE_URL must be a PostgreSQL URL in production (postgresql+psycopg://…)."
+        )
+    if not environ.get("RATELIMIT_STORAGE_URI", "").startswith(("redis://", "rediss://")):
+        reasons.append(
+            "RATELIMIT_STORAGE_URI must be redis:// in production: "
+            "login limits must be shared by every process."
+        )
+    return reasons
 
 
 CONFIGS = {
@@ -128,3 +157,11 @@ CONFIGS = {
 
 def config_from_env() -> type[Config]:
     return CONFIGS[os.environ.get("CARTABLE_ENV", "development")]
+
+
+def listen_host(environ) -> str:
+    """Where `python wsgi.py` listens: this machine only in development; in production,
+    HOST may name another interface (behind the reverse proxy)."""
+    if environ.get("CARTABLE_ENV") == "production":
+        return environ.get("HOST", "127.0.0.1")
+    return "127.0.0.1"
