@@ -6,12 +6,14 @@ change deletes every other row of the account.
 
 import hashlib
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import wraps
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import abort, current_app, g, request, session
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_login.utils import login_url
 
 from app.clock import utcnow
 from app.extensions import db
@@ -65,10 +67,19 @@ class SignedIn(UserMixin):
     with `current_account()`.
     """
 
-    def __init__(self, account_id: int, member: MemberRef, session_token: str) -> None:
+    def __init__(
+        self,
+        account_id: int,
+        member: MemberRef,
+        session_token: str,
+        session_id: int | None = None,
+        password_entered_at: datetime | None = None,
+    ) -> None:
         self.id = account_id
         self.member = member
         self.session_token = session_token
+        self.session_id = session_id
+        self.password_entered_at = password_entered_at
 
     def get_id(self) -> str:
         """Flask-Login stores the session token, never the account id, in the cookie."""
@@ -81,6 +92,10 @@ class SignedIn(UserMixin):
 # the guarantees would cost each trip page a round trip.
 _IDENTITY_OF_SESSION = (
     sa.select(
+        UserSession.id,
+        UserSession.created_at,
+        UserSession.last_seen_at,
+        UserSession.password_entered_at,
         Account.id,
         Member.id,
         Member.insurer_id,
@@ -100,31 +115,114 @@ _IDENTITY_OF_SESSION = (
     )
     .outerjoin(Guarantee, Guarantee.assistance_file_id == AssistanceFile.id)
     .where(UserSession.token_hash == sa.bindparam("token_hash"))
-    .where(UserSession.created_at > sa.bindparam("opened_after"))
     .order_by(Guarantee.starts_on, Guarantee.id)
 )
 
 
+# Activity is written at most this often: a page view costs no write in between.
+ACTIVITY_RESOLUTION = timedelta(minutes=1)
+IDLE_MESSAGE = "Votre session a expiré après une période d'inactivité. Reconnectez-vous."
+LIFETIME_MESSAGE = (
+    "Votre session a expiré : une connexion dure au plus {hours} heures. Reconnectez-vous."
+)
+
+
+def session_expiry(
+    opened_at: datetime,
+    last_seen_at: datetime,
+    now: datetime,
+    *,
+    idle: timedelta,
+    lifetime: timedelta,
+) -> str | None:
+    """Why a login session has ended at `now` (the message for its owner), or None."""
+    if now - opened_at >= lifetime:
+        return LIFETIME_MESSAGE.format(hours=round(lifetime.total_seconds() / 3600))
+    if now - last_seen_at >= idle:
+        return IDLE_MESSAGE
+    return None
+
+
 def load_account(token: str) -> SignedIn | None:
     """Flask-Login's user loader: one query for the session row, its account, its member
-    and the member's guarantees."""
+    and the member's guarantees. An idle or too old session ends here."""
     if not token or len(token) > 128:
         return None
-    max_age = timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
-    rows = (
-        db.session.connection()
-        .execute(
-            _IDENTITY_OF_SESSION,
-            {"token_hash": _hash(token), "opened_after": utcnow() - max_age},
-        )
-        .all()
-    )
+    rows = db.session.connection().execute(_IDENTITY_OF_SESSION, {"token_hash": _hash(token)}).all()
     if not rows:
         return None
-    account_id, member_id, insurer_id, member_number = rows[0][:4]
-    guarantees = tuple(GuaranteePeriod(*row[4:]) for row in rows if row[4] is not None)
+    session_id, opened_at, last_seen_at, password_entered_at = rows[0][:4]
+    account_id, member_id, insurer_id, member_number = rows[0][4:8]
+    now, config = utcnow(), current_app.config
+    expired = session_expiry(
+        opened_at,
+        last_seen_at,
+        now,
+        idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+        lifetime=timedelta(seconds=config["PERMANENT_SESSION_LIFETIME"]),
+    )
+    if expired:
+        _end_expired_session(session_id, expired)
+        return None
+    if now - last_seen_at >= ACTIVITY_RESOLUTION:
+        _write_apart(
+            sa.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
+        )
+    guarantees = tuple(GuaranteePeriod(*row[8:]) for row in rows if row[8] is not None)
     member = MemberRef(member_id, insurer_id, member_number, guarantees)
-    return SignedIn(account_id, member, token)
+    return SignedIn(account_id, member, token, session_id, password_entered_at)
+
+
+def _write_apart(statement) -> None:
+    """Run a statement in a transaction of its own: the identity is read before the view
+    runs, whose own transaction may end in a rollback."""
+    with db.engine.begin() as connection:
+        connection.execute(statement)
+
+
+def _end_expired_session(session_id: int, message: str) -> None:
+    """Delete the ended session's row, empty the cookie and tell its owner why."""
+    _write_apart(sa.delete(UserSession).where(UserSession.id == session_id))
+    forget_session()
+    g.session_expired = True
+    flash(message, "info")
+
+
+def unauthorized():
+    """A page needs a login: to the login page, which says why (expired, or not logged in)."""
+    if not g.get("session_expired"):
+        flash(current_app.login_manager.login_message, "info")
+    return redirect(login_url(current_app.login_manager.login_view, next_url=request.url))
+
+
+def password_is_recent() -> bool:
+    """Whether the password was typed in this session less than RECENT_PASSWORD_MINUTES ago."""
+    entered_at = getattr(current_user, "password_entered_at", None)
+    recent = timedelta(minutes=current_app.config["RECENT_PASSWORD_MINUTES"])
+    return entered_at is not None and utcnow() - entered_at < recent
+
+
+def record_password_entry() -> None:
+    """The password was just typed again in this session (committed by the caller)."""
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.id == signed_in().session_id)
+        .values(password_entered_at=utcnow())
+    )
+
+
+def recent_password_required(view):
+    """A view holding or changing what matters most asks for the password again when it
+    was last typed more than RECENT_PASSWORD_MINUTES ago."""
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if not password_is_recent():
+            target = request.full_path.removesuffix("?")
+            return redirect(url_for("account.confirm_password", next=target))
+        return view(*args, **kwargs)
+
+    return checked
 
 
 def signed_in() -> SignedIn:
@@ -146,6 +244,7 @@ def init_login_manager(login_manager: LoginManager) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Veuillez vous connecter pour accéder à cette page."
     login_manager.login_message_category = "info"
+    login_manager.unauthorized_handler(unauthorized)
     login_manager.session_protection = "basic"
 
 

@@ -1,17 +1,59 @@
 """The security review's findings on sessions and logins: timing, idle sessions, recent
 password entry, confirmation links, stale forms."""
 
+import html
+import os
+import subprocess
+import sys
+from datetime import date, datetime, time, timedelta
+
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from app.auth.routes import LOGIN_FAILED
-from tests.conftest import DEFAULT_PASSWORD, submit
+from app.clock import PARIS
+from app.extensions import db
+from app.models import Address, UserSession
+from tests.conftest import DEFAULT_PASSWORD, csrf_token, submit
 
 SOPHIE = "sophie.martin@example.fr"
+IDLE_MESSAGE = "Votre session a expiré après une période d'inactivité. Reconnectez-vous."
+MAISON = {
+    "label": "Maison",
+    "kind": "domicile",
+    "street": "12 rue des Lilas",
+    "complement": "",
+    "postal_code": "75011",
+    "city": "Paris",
+}
+
+
+@pytest.fixture(autouse=True)
+def morning(time_machine):
+    """Every test starts today at 10:00 in Paris, clock frozen (before the demo loads)."""
+    moment = datetime.combine(date.today(), time(10, 0), tzinfo=PARIS)
+    time_machine.move_to(moment, tick=False)
+    return moment
+
+
+def at(time_machine, moment, minutes: float):
+    time_machine.move_to(moment + timedelta(minutes=minutes), tick=False)
+
+
+def sessions(app) -> list[UserSession]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(UserSession)))
+
+
+def addresses(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Address.label)))
 
 
 def text(response) -> str:
-    return response.get_data(as_text=True)
+    """The page as a reader sees its characters (apostrophes are escaped in the markup)."""
+    return html.unescape(response.get_data(as_text=True))
 
 
 # --- Login timing -------------------------------------------------------------------------
@@ -62,3 +104,187 @@ def test_the_dummy_hash_has_the_parameters_of_real_hashes(app, auth, hashing_wor
         dummy = app.extensions[DUMMY_HASH_KEY]
         assert extract_parameters(dummy) == extract_parameters(hash_password("Autre2026!"))
     assert hashing_work["hash"] == 2  # the dummy once, then the real one
+
+
+# --- Idle sessions ------------------------------------------------------------------------
+
+
+def test_a_session_idle_for_30_minutes_ends_with_a_french_message(
+    app, client, auth, time_machine, morning
+):
+    auth.sophie()
+    at(time_machine, morning, 29)
+    assert client.get("/mon-espace/").status_code == 200
+    at(time_machine, morning, 29 + 29)  # 29 minutes since the last page: still open
+    assert client.get("/trajets").status_code == 200
+    at(time_machine, morning, 29 + 29 + 30)
+    response = client.get("/mon-espace/")
+    assert response.status_code == 302
+    assert response.location == "/connexion?next=%2Fmon-espace%2F"
+    page = text(client.get(response.location))
+    assert IDLE_MESSAGE in page
+    assert "Veuillez vous connecter" not in page
+    assert sessions(app) == []  # the ended session's row is gone
+    # Logged out for good: the next page asks to log in, without the expiry message.
+    again = client.get("/mon-espace/", follow_redirects=True)
+    assert IDLE_MESSAGE not in text(again)
+    assert "Veuillez vous connecter pour accéder à cette page." in text(again)
+
+
+def test_the_idle_delay_comes_from_the_configuration(make_app, auth, time_machine, morning):
+    app = make_app(SESSION_IDLE_MINUTES=5)
+    client = app.test_client()
+    auth.create_account()
+    assert submit(client, "/connexion", {"email": SOPHIE, "password": DEFAULT_PASSWORD})
+    at(time_machine, morning, 4)
+    assert client.get("/mon-espace/").status_code == 200
+    at(time_machine, morning, 9)
+    assert client.get("/mon-espace/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("environ", "minutes"), [({}, "30"), ({"SESSION_IDLE_MINUTES": "12"}, "12")]
+)
+def test_the_idle_delay_defaults_to_30_minutes_and_reads_the_environment(environ, minutes):
+    import config
+
+    env = {k: v for k, v in os.environ.items() if k != "SESSION_IDLE_MINUTES"}
+    printed = subprocess.run(  # noqa: S603 - a fresh interpreter reads the environment
+        [sys.executable, "-c", "import config; print(config.Config.SESSION_IDLE_MINUTES)"],
+        cwd=config.BASE_DIR,
+        env={**env, **environ},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert printed.stdout.strip() == minutes
+
+
+def test_an_expired_public_page_shows_the_message_and_the_connexion_button(
+    client, auth, time_machine, morning
+):
+    auth.sophie()
+    at(time_machine, morning, 31)
+    page = text(client.get("/"))
+    assert IDLE_MESSAGE in page
+    assert "Connexion" in page
+
+
+def test_activity_is_written_at_most_once_a_minute(app, client, auth, time_machine, morning):
+    auth.sophie()
+    [opened] = sessions(app)
+    at(time_machine, morning, 0.5)
+    client.get("/mon-espace/")
+    assert sessions(app)[0].last_seen_at == opened.last_seen_at  # less than a minute: no write
+    at(time_machine, morning, 2)
+    client.get("/mon-espace/")
+    assert sessions(app)[0].last_seen_at == opened.last_seen_at + timedelta(minutes=2)
+
+
+def test_pages_read_within_the_minute_write_nothing(client, auth, count_queries, time_machine):
+    auth.sophie()
+    with count_queries() as counter:
+        assert client.get("/mon-espace/").status_code == 200
+    assert not [s for s in counter.statements if s.lstrip().upper().startswith("UPDATE")]
+
+
+def test_an_expired_session_posting_a_form_writes_nothing(app, client, auth, time_machine, morning):
+    auth.sophie()
+    token = csrf_token(client, "/adresses/ajouter")
+    at(time_machine, morning, 45)
+    response = client.post("/adresses/ajouter", data={"csrf_token": token, **MAISON})
+    assert response.status_code == 302
+    assert response.location.startswith("/connexion")
+    assert IDLE_MESSAGE in text(client.get(response.location))
+    assert addresses(app) == []
+
+
+# --- Recent password entry ----------------------------------------------------------------
+
+CONFIRM_URL = "/mon-espace/confirmer-mot-de-passe"
+EXPORT_URL = "/mon-espace/mes-donnees"
+
+
+def test_my_data_within_5_minutes_of_the_login_downloads_at_once(
+    client, auth, time_machine, morning
+):
+    auth.sophie()
+    at(time_machine, morning, 4)
+    response = client.get(EXPORT_URL)
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+
+
+def test_my_data_asks_for_the_password_again_after_5_minutes(client, auth, time_machine, morning):
+    auth.sophie()
+    at(time_machine, morning, 6)
+    response = client.get(EXPORT_URL)
+    assert response.status_code == 302
+    assert response.location == CONFIRM_URL + "?next=/mon-espace/mes-donnees"
+    page = text(client.get(response.location))
+    assert "Pour votre sécurité, saisissez à nouveau votre mot de passe" in page
+    assert "sophie.martin@example.fr" not in page
+    wrong = submit(client, response.location, {"password": "Mauvais2026!"})
+    assert wrong.status_code == 200
+    assert "Le mot de passe saisi n'est pas le bon." in text(wrong)
+    assert client.get(EXPORT_URL).status_code == 302  # still not recent
+    right = submit(client, response.location, {"password": DEFAULT_PASSWORD})
+    assert right.status_code == 302
+    assert right.location == EXPORT_URL
+    download = client.get(EXPORT_URL)
+    assert download.status_code == 200
+    assert '"adresse_email": "sophie.martin@example.fr"' in text(download)
+    at(time_machine, morning, 6 + 6)
+    assert client.get(EXPORT_URL).status_code == 302  # five minutes, then asked again
+
+
+def test_password_confirmation_follows_only_a_path_of_this_site(
+    client, auth, time_machine, morning
+):
+    auth.sophie()
+    at(time_machine, morning, 6)
+    url = CONFIRM_URL + "?next=https://pirate.example/"
+    response = submit(client, url, {"password": DEFAULT_PASSWORD})
+    assert response.location == "/mon-espace/"
+
+
+def test_password_confirmation_is_per_session(
+    app, client, other_client, auth, time_machine, morning
+):
+    auth.sophie()
+    other = type(auth)(app, other_client)
+    at(time_machine, morning, 6)
+    assert other.login().status_code == 302
+    assert other_client.get(EXPORT_URL).status_code == 200  # its login is recent
+    assert client.get(EXPORT_URL).status_code == 302  # this one's is not
+
+
+def test_changing_the_email_after_5_minutes_asks_for_the_password(
+    app, client, auth, mailbox, time_machine, morning
+):
+    auth.sophie()
+    at(time_machine, morning, 6)
+    change = {"email": "sophie.nouvelle@example.fr", "phone": "06 12 34 56 78"}
+    response = submit(client, "/mon-espace/modifier", change)
+    assert response.status_code == 200
+    assert "saisissez votre mot de passe actuel" in text(response)
+    assert mailbox.to("sophie.nouvelle@example.fr") == []
+    response = submit(
+        client, "/mon-espace/modifier", {**change, "current_password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert mailbox.to("sophie.nouvelle@example.fr")
+
+
+def test_deleting_the_account_after_5_minutes_asks_for_the_password(
+    app, client, auth, time_machine, morning
+):
+    auth.sophie()
+    at(time_machine, morning, 6)
+    response = submit(client, "/mon-espace/supprimer", {"password": ""})
+    assert response.status_code == 200
+    assert 'id="password-erreur"' in text(response)
+    assert len(sessions(app)) == 1
+    response = submit(client, "/mon-espace/supprimer", {"password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    assert sessions(app) == []

@@ -65,3 +65,14 @@ class DeleteAccountForm(FlaskForm):
         ],
     )
     submit = SubmitField("Supprimer définitivement mon compte")
+
+
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField(
+        "Mot de passe",
+        validators=[
+            DataRequired(message=REQUIRED),
+            Length(max=rules.PASSWORD_MAX_LENGTH, message=rules.PASSWORD_TOO_LONG_MESSAGE),
+        ],
+    )
+    submit = SubmitField("Continuer")

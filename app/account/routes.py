@@ -2,21 +2,29 @@
 
 import json
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required, logout_user
 from flask_wtf import FlaskForm
 
 from app.account import bp
 from app.account.export import export_account
-from app.account.forms import ChangePasswordForm, DeleteAccountForm, EditAccountForm
+from app.account.forms import (
+    ChangePasswordForm,
+    ConfirmPasswordForm,
+    DeleteAccountForm,
+    EditAccountForm,
+)
 from app.auth import services
 from app.auth.passwords import hash_password, verify_password
+from app.auth.routes import safe_next
 from app.auth.tokens import Purpose, TokenError, read_token
 from app.auth_session import (
     current_account,
     end_all_sessions,
     end_other_sessions,
+    recent_password_required,
     record_event,
+    record_password_entry,
     signed_in,
 )
 from app.clock import today, utcnow
@@ -131,8 +139,24 @@ def change_password():
     return render_template("account/change_password.html", form=form)
 
 
+@bp.route("/confirmer-mot-de-passe", methods=["GET", "POST"])
+@login_required
+@limit_posts(PostLimit("5 per 10 minutes", key_func=account_limit_key))
+def confirm_password():
+    """The password typed again before an action that needs a recent one."""
+    form = ConfirmPasswordForm()
+    if form.validate_on_submit():
+        if verify_password(current_account().password_hash, form.password.data):
+            record_password_entry()
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next")) or url_for("account.index"))
+        form.password.errors.append(WRONG_PASSWORD)
+    return render_template("account/confirm_password.html", form=form)
+
+
 @bp.get("/mes-donnees")
 @login_required
+@recent_password_required
 def export():
     """« Télécharger mes données »: a JSON file of everything held about the account."""
     data = export_account(current_account())

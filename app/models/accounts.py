@@ -56,6 +56,10 @@ class UserSession(db.Model):
     )
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Recorded at most once a minute: the session ends after SESSION_IDLE_MINUTES without it.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The login, or the latest time the password was typed again in this session.
+    password_entered_at: Mapped[datetime] = mapped_column(default=utcnow)
     ip: Mapped[str | None] = mapped_column(sa.String(45))
     user_agent: Mapped[str | None] = mapped_column(sa.String(255))
 
