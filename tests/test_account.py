@@ -105,7 +105,7 @@ def test_new_email_replaces_the_old_one_once_confirmed(app, client, auth, mailbo
         assert db.session.scalar(sa.select(Account.email)) == "sophie.martin@example.fr"
 
     link = mailbox.links(message)[0].removeprefix("http://portail.test")
-    assert client.get(link).status_code == 302
+    assert submit(client, link).status_code == 302
     with app.app_context():
         account = db.session.scalar(sa.select(Account))
         assert account.email == "sophie.nouvelle@example.fr" and account.pending_email is None
@@ -266,7 +266,7 @@ def test_confirmed_email_change_logs_out_other_sessions(app, client, other_clien
         },
     )
     link = mailbox.links(mailbox.last("sophie.nouvelle@example.fr"))[0]
-    client.get(link.removeprefix("http://portail.test"))
+    submit(client, link.removeprefix("http://portail.test"))
     assert client.get("/mon-espace/").status_code == 200
     assert other_client.get("/mon-espace/").status_code == 302
 

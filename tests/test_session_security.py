@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from app.auth.routes import LOGIN_FAILED
 from app.clock import PARIS
 from app.extensions import db
-from app.models import Address, UserSession
+from app.models import Account, Address, UserSession
 from tests.conftest import DEFAULT_PASSWORD, csrf_token, submit
 
 SOPHIE = "sophie.martin@example.fr"
@@ -288,3 +288,84 @@ def test_deleting_the_account_after_5_minutes_asks_for_the_password(
     response = submit(client, "/mon-espace/supprimer", {"password": DEFAULT_PASSWORD})
     assert response.status_code == 302
     assert sessions(app) == []
+
+
+# --- Confirmation links -------------------------------------------------------------------
+
+REGISTRATION = {
+    "member_number": "AB123456",
+    "first_name": "Sophie",
+    "last_name": "MARTIN",
+    "email": SOPHIE,
+    "phone": "06 12 34 56 78",
+    "password": DEFAULT_PASSWORD,
+    "password_confirm": DEFAULT_PASSWORD,
+}
+
+
+def emailed_path(mailbox, address: str) -> str:
+    return mailbox.links(mailbox.last(address))[0].removeprefix("http://portail.test")
+
+
+def confirmed_at(app, email=SOPHIE):
+    with app.app_context():
+        return db.session.scalar(sa.select(Account.confirmed_at).where(Account.email == email))
+
+
+def test_opening_the_confirmation_link_only_shows_a_button(app, client, demo, mailbox):
+    submit(client, "/inscription", REGISTRATION)
+    link = emailed_path(mailbox, SOPHIE)
+    for _ in range(3):  # a mail scanner, a preview, the owner
+        page = client.get(link)
+        assert page.status_code == 200
+        assert "Confirmer mon adresse e-mail" in text(page)
+        assert '<form method="post"' in text(page)
+    assert confirmed_at(app) is None
+    login = submit(client, "/connexion", {"email": SOPHIE, "password": DEFAULT_PASSWORD})
+    assert LOGIN_FAILED in text(login)
+    assert submit(client, link).status_code == 302
+    assert confirmed_at(app) is not None
+    login = submit(client, "/connexion", {"email": SOPHIE, "password": DEFAULT_PASSWORD})
+    assert login.status_code == 302
+
+
+def test_a_confirmation_post_without_csrf_token_confirms_nothing(app, client, demo, mailbox):
+    submit(client, "/inscription", REGISTRATION)
+    link = emailed_path(mailbox, SOPHIE)
+    client.get(link)
+    response = client.post(link)
+    assert response.status_code in (302, 400)
+    assert "Server Error" not in text(response)
+    assert confirmed_at(app) is None
+
+
+def test_a_confirmation_link_opened_twice_says_it_is_done(app, client, other_client, demo, mailbox):
+    submit(client, "/inscription", REGISTRATION)
+    link = emailed_path(mailbox, SOPHIE)
+    assert submit(client, link).status_code == 302
+    first = confirmed_at(app)
+    for browser in (client, other_client):
+        response = browser.get(link)
+        assert response.status_code == 302
+        page = text(browser.get(response.location))
+        assert "Votre adresse e-mail est déjà confirmée. Vous pouvez vous connecter." in page
+    assert submit(other_client, link, form_url="/connexion").status_code == 302
+    assert confirmed_at(app) == first
+
+
+def test_opening_the_new_address_link_changes_nothing_until_the_button(app, client, auth, mailbox):
+    auth.sophie()
+    change = {
+        "email": "sophie.nouvelle@example.fr",
+        "phone": "06 12 34 56 78",
+        "current_password": DEFAULT_PASSWORD,
+    }
+    submit(client, "/mon-espace/modifier", change)
+    link = emailed_path(mailbox, "sophie.nouvelle@example.fr")
+    page = client.get(link)
+    assert "Confirmer mon adresse e-mail" in text(page)
+    assert "sophie.nouvelle@example.fr" in text(page)
+    assert confirmed_at(app, "sophie.nouvelle@example.fr") is None  # no such account yet
+    assert submit(client, link).status_code == 302
+    assert confirmed_at(app, "sophie.nouvelle@example.fr") is not None
+    assert client.get(link).status_code == 400  # used

@@ -86,9 +86,9 @@ def edit():
     return render_template("account/edit.html", form=form)
 
 
-@bp.get("/confirmer-email/<token>")
+@bp.route("/confirmer-email/<token>", methods=["GET", "POST"])
 def confirm_email(token: str):
-    """Follow the link sent to a new address: it becomes the account's e-mail."""
+    """The link sent to a new address shows a button; its POST makes it the account's e-mail."""
     try:
         account = read_token(token, Purpose.EMAIL_CHANGE)
     except TokenError as error:
@@ -97,6 +97,9 @@ def confirm_email(token: str):
         return render_template(
             "auth/link_error.html", message="Aucun changement d'adresse n'est en attente."
         ), 400
+    form = FlaskForm()
+    if not form.validate_on_submit():  # mail scanners open links: only the button confirms
+        return render_template("auth/confirm.html", form=form, email=account.pending_email)
     if services.email_taken(account.pending_email, except_account=account):
         account.pending_email = None
         db.session.commit()

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 from app.auth import bp, rules, services
@@ -16,6 +17,7 @@ from app.embedding import context as embedding
 from app.extensions import db, limiter
 from app.models import Account, AuthEventKind
 
+ALREADY_CONFIRMED = "Votre adresse e-mail est déjà confirmée. Vous pouvez vous connecter."
 LOGIN_FAILED = "Adresse e-mail ou mot de passe incorrect, ou inscription pas encore confirmée."
 # The FAQ answer that helps with login problems.
 LOGIN_HELP_SLUG = "probleme-de-connexion"
@@ -78,16 +80,20 @@ def register():
     return render_template("auth/register.html", form=form, show_insurer=show_insurer)
 
 
-@bp.get("/inscription/confirmer/<token>")
+@bp.route("/inscription/confirmer/<token>", methods=["GET", "POST"])
 def confirm(token: str):
-    """Follow the e-mailed link: the account can log in from now on."""
+    """The e-mailed link shows a button; only its POST confirms (mail scanners open links)."""
     try:
         account = read_token(token, Purpose.CONFIRM)
     except TokenError as error:
+        if services.already_confirmed(error):
+            flash(ALREADY_CONFIRMED, "info")
+            return redirect(url_for("auth.login"))
         return render_template("auth/link_error.html", message=error.message), 400
-    account.confirmed_at = utcnow()
-    record_event(AuthEventKind.CONFIRM, account)
-    db.session.commit()
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        return render_template("auth/confirm.html", form=form, email=account.email)
+    services.confirm_account(account)
     flash("Votre adresse e-mail est confirmée. Vous pouvez maintenant vous connecter.", "success")
     return redirect(url_for("auth.login"))
 

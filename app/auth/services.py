@@ -9,9 +9,9 @@ from sqlalchemy.orm import joinedload
 
 from app.auth import rules
 from app.auth.passwords import hash_password
-from app.auth.tokens import Purpose, make_token
+from app.auth.tokens import Purpose, TokenError, make_token
 from app.auth_session import record_event
-from app.clock import today
+from app.clock import today, utcnow
 from app.email import public_url, send_email
 from app.extensions import db
 from app.forms import EMAIL_TAKEN
@@ -230,3 +230,15 @@ def notify_password_changed(account: Account) -> None:
         account=account,
         reset_link=public_url(url_for("auth.forgot_password")),
     )
+
+
+def confirm_account(account: Account) -> None:
+    """The owner pressed the e-mailed link's button: the account may log in. Commits."""
+    account.confirmed_at = utcnow()
+    record_event(AuthEventKind.CONFIRM, account)
+    db.session.commit()
+
+
+def already_confirmed(error: TokenError) -> bool:
+    """Whether a refused confirmation link is one that already did its work (opened twice)."""
+    return error.used_by is not None and error.used_by.is_confirmed

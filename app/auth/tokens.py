@@ -24,11 +24,13 @@ class Purpose(enum.StrEnum):
 
 
 class TokenError(Exception):
-    """A link that cannot be used; `message` says why, in French."""
+    """A link that cannot be used; `message` says why, in French. `used_by` is the account
+    of a genuine link that was used or superseded (None for an invalid or expired one)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, used_by: Account | None = None):
         super().__init__(message)
         self.message = message
+        self.used_by = used_by
 
 
 EXPIRED_MESSAGE = "Ce lien a expiré. Vous pouvez en demander un nouveau."
@@ -82,5 +84,5 @@ def read_token(token: str, purpose: Purpose) -> Account:
     if account is None:
         raise TokenError(INVALID_MESSAGE)
     if not hmac.compare_digest(str(data.get("f")), _fingerprint(account, purpose)):
-        raise TokenError(USED_MESSAGE)
+        raise TokenError(USED_MESSAGE, used_by=account)
     return account

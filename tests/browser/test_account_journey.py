@@ -79,6 +79,8 @@ def test_sophie_registers_confirms_logs_in_and_manages_her_password(
     axe(page)
 
     page.goto(emailed_link(mailbox, live_server, EMAIL, "/inscription/confirmer/"))
+    axe(page)
+    page.get_by_role("button", name="Confirmer mon adresse e-mail").click()
     expect(page).to_have_url(live_server.url + "/connexion")
     expect(page.get_by_role("status")).to_contain_text("Votre adresse e-mail est confirmée")
     axe(page)

@@ -200,6 +200,7 @@ def test_sophie_registers_books_and_logs_out_inside_the_insurer_frame(
     )
     mail_tab = page.context.new_page()
     mail_tab.goto(link)
+    mail_tab.get_by_role("button", name="Confirmer mon adresse e-mail").click()
     expect(mail_tab.get_by_role("status")).to_contain_text("Votre adresse e-mail est confirmée")
     mail_tab.close()
 
