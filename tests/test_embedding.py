@@ -94,9 +94,12 @@ def paul_account(app) -> None:
         db.session.commit()
 
 
+IN_A_FRAME = {"Sec-Fetch-Dest": "iframe"}
+
+
 def enter(client, slug: str = "demo"):
-    """Follow the insurer's link as a browser does (entry, then cookie check)."""
-    response = client.get(f"/e/{slug}")
+    """Follow the insurer's link as a browser does inside its frame (entry, cookie check)."""
+    response = client.get(f"/e/{slug}", headers=IN_A_FRAME)
     assert response.status_code == 302
     assert response.location == f"/e/{slug}/verification"
     return client.get(response.location)
@@ -209,12 +212,58 @@ def test_session_cookie_is_lax_and_unpartitioned_at_top_level(client, insurers):
 
 
 def test_session_cookie_is_secure_samesite_none_partitioned_in_context(client, insurers):
-    response = client.get("/e/demo")
+    response = client.get("/e/demo", headers=IN_A_FRAME)
     *older, cookie = session_cookies(response)
     assert {"secure", "httponly", "samesite=none", "partitioned"} <= attributes(cookie)
     # An unpartitioned cookie of an earlier top-level visit is expired first.
     assert len(older) == 1 and "max-age=0" in attributes(older[0])
     assert "partitioned" not in attributes(older[0])
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Dest": "document"}, {}])
+def test_insurer_link_at_top_level_shows_the_branding_and_keeps_the_lax_cookie(
+    client, auth, insurers, headers
+):
+    auth.create_account()
+    response = client.get("/e/demo", headers=headers)
+    (cookie,) = session_cookies(response)
+    assert "samesite=lax" in attributes(cookie)
+    assert not {"samesite=none", "partitioned"} & attributes(cookie)
+    client.get(response.location, headers=headers)
+    page = client.get("/", headers=headers).get_data(as_text=True)
+    assert 'class="brand brand-insurer"' in page
+    assert "Quitter l'espace Mutuelle Démo" in page
+    # Logging in keeps both the context and the ordinary cookie.
+    response = auth.login()
+    assert response.status_code == 302
+    assert "samesite=lax" in attributes(session_cookies(response)[-1])
+    assert "partitioned" not in attributes(session_cookies(response)[-1])
+    assert 'class="brand brand-insurer"' in client.get("/mon-espace/").get_data(as_text=True)
+
+
+def test_inside_the_frame_there_is_no_way_out_of_the_context(client, insurers):
+    enter(client)
+    page = client.get("/").get_data(as_text=True)
+    assert 'class="brand brand-insurer"' in page
+    assert "Quitter l'espace" not in page
+
+
+def test_quitter_l_espace_ends_the_context_at_top_level(client, insurers):
+    client.get("/e/demo", headers={"Sec-Fetch-Dest": "document"})
+    assert DEMO_ORIGIN in frame_ancestors(client.get("/"))
+    response = submit(client, "/e/demo/quitter", form_url="/")
+    assert response.status_code == 302 and response.location == "/"
+    home = client.get("/")
+    page = home.get_data(as_text=True)
+    assert 'class="brand brand-insurer"' not in page
+    assert "Quitter l'espace" not in page
+    assert frame_ancestors(home) == "frame-ancestors 'self'"
+
+
+def test_quitter_l_espace_without_csrf_token_keeps_the_context(client, insurers):
+    client.get("/e/demo", headers={"Sec-Fetch-Dest": "document"})
+    assert client.post("/e/demo/quitter").status_code in (302, 400)
+    assert 'class="brand brand-insurer"' in client.get("/").get_data(as_text=True)
 
 
 def test_context_and_partitioned_cookie_survive_login_and_logout(client, auth, insurers):

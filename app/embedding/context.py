@@ -14,6 +14,9 @@ from app.extensions import db
 from app.models import Account, Insurer
 
 SESSION_KEY = "mutuelle"
+# Set when the insurer's link was opened inside a frame: only then does the cookie need
+# `SameSite=None; Partitioned` (app/embedding/session.py).
+FRAMED_KEY = "mutuelle_cadre"
 OTHER_INSURER_MESSAGE = (
     "Ce portail est réservé aux adhérents de {name}. Connectez-vous depuis le site de votre "
     "mutuelle."
@@ -37,11 +40,30 @@ def current_insurer() -> Insurer | None:
     return g.embedding_insurer
 
 
-def enter(insurer: Insurer) -> None:
-    """Put the rest of the visit in the insurer's context."""
+def enter(insurer: Insurer, *, framed: bool) -> None:
+    """Put the rest of the visit in the insurer's context, inside its frame or not."""
     session[SESSION_KEY] = insurer.slug
-    g.embedding_session_slug = insurer.slug
+    if framed:
+        session[FRAMED_KEY] = True
+    else:
+        session.pop(FRAMED_KEY, None)
+    g.embedding_session_slug, g.embedding_session_framed = insurer.slug, framed
     show(insurer)
+
+
+def opened_in_a_frame() -> bool:
+    """Whether the browser says this request loads a frame (Fetch Metadata); a browser that
+    does not say is treated as a top-level visit, which keeps the ordinary cookie."""
+    return request.headers.get("Sec-Fetch-Dest") == "iframe"
+
+
+def leave() -> None:
+    """End the insurer's context: the portal's own pages and cookie from now on."""
+    session.pop(SESSION_KEY, None)
+    session.pop(FRAMED_KEY, None)
+    g.embedding_slug = g.embedding_session_slug = None
+    g.embedding_session_framed = False
+    g.embedding_insurer = None
 
 
 def show(insurer: Insurer) -> None:
@@ -80,17 +102,23 @@ def registration_insurers(all_insurers) -> list[Insurer]:
 
 def _remember_context() -> None:
     g.embedding_slug = g.embedding_session_slug = session.get(SESSION_KEY)
+    g.embedding_session_framed = bool(session.get(FRAMED_KEY))
 
 
 def _keep_context_across_renewal(response):
     slug = g.get("embedding_session_slug")
     if slug and SESSION_KEY not in session:
         session[SESSION_KEY] = slug
+        if g.get("embedding_session_framed"):
+            session[FRAMED_KEY] = True
     return response
 
 
 def _template_context() -> dict:
-    return {"embedding": current_insurer()}
+    return {
+        "embedding": current_insurer(),
+        "embedding_framed": has_request_context() and bool(session.get(FRAMED_KEY)),
+    }
 
 
 def install(app: Flask) -> None:

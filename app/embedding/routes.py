@@ -42,8 +42,15 @@ def enter(slug: str):
         # A member of another insurer is not this portal's user. A GET must not log anyone
         # out (any page could link here), so the page offers the logout button instead.
         return render_template("embedding/other_insurer.html", insurer=insurer), 403
-    context.enter(insurer)
+    context.enter(insurer, framed=context.opened_in_a_frame())
     return redirect(url_for("embedding.check", slug=insurer.slug))
+
+
+@bp.post("/e/<slug>/quitter")
+def leave(slug: str):
+    """« Quitter l'espace … »: back to the portal's own pages (offered at top level)."""
+    context.leave()
+    return redirect(url_for("main.index"))
 
 
 @bp.get("/e/<slug>/verification")

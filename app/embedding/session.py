@@ -1,8 +1,9 @@
 """The session cookie's attributes follow the context (CHIPS inside an insurer's frame).
 
-Outside a context the cookie is what the configuration says (`SameSite=Lax`). In an
-insurer's context it is `Secure; SameSite=None; Partitioned`: a cross-site frame may then
-keep it even where third-party cookies are blocked, because the browser files it under the
+Outside a frame the cookie is what the configuration says (`SameSite=Lax`), in an
+insurer's context opened at top level too. In an insurer's context opened inside a frame
+(`Sec-Fetch-Dest: iframe`) it is `Secure; SameSite=None; Partitioned`: a cross-site frame
+may then keep it even where third-party cookies are blocked, because the browser files it under the
 insurer's top-level site (Cookies Having Independent Partitioned State).
 """
 
@@ -11,15 +12,16 @@ from flask import session as current_session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.wrappers import Response
 
-from app.embedding.context import SESSION_KEY
+from app.embedding.context import FRAMED_KEY
 
 
 def in_context(current: SessionMixin | None = None) -> bool:
+    """Whether the session is an insurer's context inside its frame."""
     if current is None:
         if not has_request_context():
             return False
         current = current_session
-    return bool(current.get(SESSION_KEY))
+    return bool(current.get(FRAMED_KEY))
 
 
 class EmbeddingSessionInterface(SecureCookieSessionInterface):
