@@ -3,6 +3,9 @@
 import re
 
 from flask import Flask, Response, abort, current_app, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -39,10 +42,29 @@ def accepts_uploads(view):
     return view
 
 
-def limit_body_and_refuse_control_characters() -> None:
-    """Before anything reads the body (CSRF included): size limit, then text hygiene."""
+def upload_refusal() -> Response | None:
+    """An upload's POST must come from a logged-in member and carry the page's CSRF token in
+    its URL (upload forms put it there): anything else is refused before the body, up to
+    UPLOAD_MAX_CONTENT_LENGTH, is read."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    config = current_app.config
+    if config.get("WTF_CSRF_ENABLED", True):
+        try:
+            validate_csrf(request.args.get(config.get("WTF_CSRF_FIELD_NAME", "csrf_token")))
+        except ValidationError as error:
+            raise CSRFError(error.args[0]) from error
+    return None
+
+
+def limit_body_and_refuse_control_characters() -> Response | None:
+    """Before anything reads the body (CSRF included): uploads' senders, size limit, then
+    text hygiene."""
     view = current_app.view_functions.get(request.endpoint)
-    if getattr(view, "accepts_uploads", False):
+    if getattr(view, "accepts_uploads", False) and request.method == "POST":
+        refusal = upload_refusal()
+        if refusal is not None:
+            return refusal
         request.max_content_length = current_app.config["UPLOAD_MAX_CONTENT_LENGTH"]
     if _CONTROL_CHARACTERS.search(request.path):
         abort(404)
@@ -52,6 +74,7 @@ def limit_body_and_refuse_control_characters() -> None:
         values = list(request.args.values())
     if any(_CONTROL_CHARACTERS.search(value) for value in values):
         abort(400)
+    return None
 
 
 def set_security_headers(response: Response) -> Response:

@@ -3,7 +3,7 @@
 import hashlib
 import io
 import json
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from markupsafe import escape
 from werkzeug.test import EnvironBuilder
 
-from app.clock import today
+from app.clock import PARIS, today
 from app.extensions import db
 from app.models import (
+    Account,
     AssistanceFile,
     Document,
     DocumentAccess,
@@ -64,8 +65,12 @@ def post_multipart(client, url: str, data: dict, *, form_url: str | None = None)
     Bodies over 500 kB are spooled by Werkzeug to a temporary file that nobody closes when
     the application refuses the request early: close it here.
     """
-    payload = {"csrf_token": csrf_token(client, form_url or url), **data}
-    builder = EnvironBuilder(path=url, method="POST", data=payload)
+    token = csrf_token(client, form_url or url)
+    payload = {"csrf_token": token, **data}
+    # Upload forms carry the token in their URL too: it is checked before the body is read.
+    builder = EnvironBuilder(
+        path=url, method="POST", data=payload, query_string={"csrf_token": token}
+    )
     environ = builder.get_environ()
     try:
         return client.open(environ)
@@ -332,7 +337,7 @@ def test_member_without_assistance_file_is_given_the_assistance_phone(app, clien
         assert 'href="tel:0123456789"' in page
     assert "Nouvelle demande</a>" not in client.get("/remboursements").get_data(as_text=True)
     token = csrf_token(client, "/remboursements")
-    client.post(NEW, data={"csrf_token": token, "nature": "Taxi"})
+    client.post(f"{NEW}?csrf_token={token}", data={"csrf_token": token, "nature": "Taxi"})
     nothing_stored(app)
 
 
@@ -562,7 +567,7 @@ def test_failed_commit_removes_the_files_already_written(app, client, auth, monk
 
     monkeypatch.setattr(db.session, "commit", failing_commit)
     response = client.post(
-        NEW,
+        f"{NEW}?csrf_token={token}",
         data={"csrf_token": token, **valid_form(app), "documents": files},
         content_type="multipart/form-data",
     )
@@ -632,3 +637,168 @@ def test_deleting_the_account_erases_requests_and_their_files(app, client, filed
     assert stored_files(app) == []
     assert count_rows(app, ReimbursementRequest) == 0
     assert count_rows(app, Document) == 0
+
+
+# --- Uploads refused before their body is read ---------------------------------------------
+
+SIXTY_MB = 60 * 1024 * 1024
+
+
+class CountingBody:
+    """A request body of `size` bytes made on demand, counting what the application reads
+    (seeking, which the test client does to measure the body, reads nothing)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.position = 0
+        self.bytes_read = 0
+
+    def read(self, count: int | None = -1) -> bytes:
+        left = self.size - self.position
+        count = left if count is None or count < 0 else min(count, left)
+        self.position += count
+        self.bytes_read += count
+        return b"0" * count
+
+    def readline(self, limit: int | None = -1) -> bytes:
+        return self.read(limit if limit and limit > 0 else 64 * 1024)
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.position = {0: 0, 1: self.position, 2: self.size}[whence] + offset
+        return self.position
+
+
+def post_body(client, url: str, size: int = SIXTY_MB) -> tuple:
+    """POST `size` bytes of multipart body to `url`; the response and how much was read."""
+    body = CountingBody(size)
+    environ = EnvironBuilder(path=url.split("?")[0], method="POST").get_environ()
+    environ.update(
+        {
+            "QUERY_STRING": url.partition("?")[2],
+            "wsgi.input": body,
+            "CONTENT_TYPE": "multipart/form-data; boundary=limite",
+            "CONTENT_LENGTH": str(size),
+        }
+    )
+    return client.open(environ), body.bytes_read
+
+
+def test_an_anonymous_60_mb_upload_is_refused_before_its_body_is_read(app, filed):
+    anonymous = app.test_client()
+    for url in (NEW, f"/remboursements/{filed.number}/completer"):
+        response, bytes_read = post_body(anonymous, url)
+        assert response.status_code == 302, url
+        assert response.location.startswith("/connexion"), url
+        assert bytes_read == 0, url
+
+
+@pytest.mark.parametrize("query", ["", "?csrf_token=", "?csrf_token=faux.jeton"])
+def test_an_upload_without_the_pages_csrf_token_is_refused_before_its_body_is_read(
+    app, client, filed, query
+):
+    for url in (NEW, f"/remboursements/{filed.number}/completer"):
+        response, bytes_read = post_body(client, url + query)
+        assert response.status_code == 400, url
+        assert "Le formulaire a expiré ou n'a pas pu être vérifié" in response.get_data(
+            as_text=True
+        ).replace("&#39;", "'")
+        assert bytes_read == 0, url
+    assert count_rows(app, ReimbursementRequest) == 1
+
+
+def test_an_upload_with_the_pages_csrf_token_is_read(client, filed):
+    """The counter above does count: the same body with the token in its URL is read."""
+    token = csrf_token(client, NEW)
+    _, bytes_read = post_body(client, f"{NEW}?csrf_token={token}", size=200 * 1024)
+    assert bytes_read > 0
+
+
+def test_upload_forms_carry_their_csrf_token_in_their_url(client, filed):
+    for url in (NEW, f"/remboursements/{filed.number}/completer"):
+        page = client.get(url).get_data(as_text=True)
+        token = csrf_token(client, url)
+        assert f'action="?csrf_token={token}"' in page, url
+
+
+# --- Quotas -------------------------------------------------------------------------------
+
+
+def add_requests(app, count: int, *, document_size: int | None = None) -> None:
+    """Requests filed earlier by Sophie, written directly (with one document each)."""
+    with app.app_context():
+        account_id = db.session.scalar(sa.select(Account.id).where(Account.email == SOPHIE))
+        for index in range(count):
+            reimbursement = ReimbursementRequest(
+                number=f"R-TEST-{index:06d}",
+                account_id=account_id,
+                assistance_file_id=sophie_file_id(app),
+                nature="Taxi",
+                expense_date=today(),
+                amount_cents=1000,
+                holder_name="Sophie Martin",
+                iban=IBAN,
+            )
+            if document_size:
+                reimbursement.documents.append(
+                    Document(
+                        original_name="gros.pdf",
+                        stored_name=f"test-{index:06d}",
+                        media_type="application/pdf",
+                        size=document_size,
+                        sha256="0" * 64,
+                    )
+                )
+            db.session.add(reimbursement)
+        db.session.commit()
+
+
+def test_twenty_requests_a_day_then_a_french_message(app, client, auth, time_machine):
+    time_machine.move_to(datetime.combine(today(), time(9, 0), tzinfo=PARIS), tick=False)
+    auth.sophie()
+    add_requests(app, 19)
+    assert send_request(client, app, [upload(pdf_bytes(), "a.pdf")]).status_code == 302
+    assert count_rows(app, ReimbursementRequest) == 20
+    response = send_request(client, app, [upload(pdf_bytes(), "b.pdf")])
+    assert response.status_code == 200
+    assert escape(rules.DAILY_REQUESTS_MESSAGE) in response.get_data(as_text=True)
+    assert count_rows(app, ReimbursementRequest) == 20
+    assert len(stored_files(app)) == 1
+    # The next morning in Paris, the member may send again.
+    time_machine.move_to(datetime.combine(today(), time(0, 5), tzinfo=PARIS) + timedelta(days=1))
+    auth.login()
+    assert send_request(client, app, [upload(pdf_bytes(), "c.pdf")]).status_code == 302
+    assert count_rows(app, ReimbursementRequest) == 21
+
+
+def test_200_mb_of_documents_at_most_then_a_french_message(app, client, auth):
+    auth.sophie()
+    add_requests(app, 2, document_size=rules.MAX_STORED_BYTES // 2 - 50 * 1024)
+    small = pdf_bytes()
+    assert len(small) < 50 * 1024
+    filed = send_request(client, app, [upload(small, "petit.pdf")])
+    assert filed.status_code == 302
+    response = send_request(client, app, [upload(small + b"0" * 100 * 1024, "gros.pdf")])
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    message = rules.STORAGE_LEFT_MESSAGE.split(" (")[0]
+    assert escape(message) in page
+    assert "il vous reste" in page
+    assert 'id="documents-erreur"' in page
+    assert count_rows(app, ReimbursementRequest) == 3
+    number = filed.location.rsplit("/", 1)[1]
+    response = complete(client, number, [upload(small + b"0" * 100 * 1024, "gros.pdf")])
+    assert escape(message) in response.get_data(as_text=True)
+    assert count_rows(app, Document) == 3
+
+
+def test_quota_rules():
+    assert rules.daily_requests_problem(19) is None
+    assert rules.daily_requests_problem(20) == rules.DAILY_REQUESTS_MESSAGE
+    assert rules.storage_problem(rules.MAX_STORED_BYTES - 10, 10) is None
+    message = rules.storage_problem(rules.MAX_STORED_BYTES - 1024 * 1024, 2 * 1024 * 1024)
+    assert message.startswith("Vos justificatifs dépasseraient 200 Mo au total")
+    assert "il vous reste 1,0 Mo" in message
+    assert rules.storage_problem(rules.MAX_STORED_BYTES, 1) == rules.STORAGE_FULL_MESSAGE

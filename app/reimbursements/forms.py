@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from app.forms import REQUIRED, strip
 from app.models import AssistanceFile
 from app.reimbursements import rules, storage
-from app.reimbursements.services import first_guarantee_start
+from app.reimbursements.services import first_guarantee_start, requests_sent_today, stored_bytes
 from app.reimbursements.storage import Upload
 
 DATE_INVALID_MESSAGE = "Saisissez une date valide, par exemple 14/03/2026."
@@ -41,6 +41,7 @@ class DocumentsMixin:
         render_kw={"accept": ACCEPT},
     )
     existing_documents = 0
+    account_id: int
 
     def validate_documents(self, field):
         files = field.data or []
@@ -53,6 +54,11 @@ class DocumentsMixin:
         problems = [upload.problem for upload in self.uploads if upload.problem]
         # One message per refused file, so the member knows which ones to replace.
         field.errors.extend(problems)
+        if not problems:
+            added = sum(upload.size for upload in self.uploads)
+            problem = rules.storage_problem(stored_bytes(self.account_id), added)
+            if problem:
+                raise ValidationError(problem)
 
 
 class ReimbursementForm(DocumentsMixin, FlaskForm):
@@ -107,13 +113,23 @@ class ReimbursementForm(DocumentsMixin, FlaskForm):
     )
     submit = SubmitField("Envoyer ma demande")
 
-    def __init__(self, *args, files: list[AssistanceFile], today: date, **kwargs):
+    def __init__(self, *args, files: list[AssistanceFile], today: date, account_id: int, **kwargs):
         super().__init__(*args, **kwargs)
+        self.account_id = account_id
         self._files = {file.id: file for file in files}
         self._today = today
         self.assistance_file.choices = [(file.id, file.number) for file in files]
         if len(files) == 1 and self.assistance_file.data is None:
             self.assistance_file.data = files[0].id
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        problem = rules.daily_requests_problem(requests_sent_today(self.account_id))
+        if problem:
+            self.form_errors.append(problem)
+            return False
+        return True
 
     @property
     def chosen_file(self) -> AssistanceFile | None:
@@ -148,6 +164,7 @@ class ReimbursementForm(DocumentsMixin, FlaskForm):
 class CompletionForm(DocumentsMixin, FlaskForm):
     submit = SubmitField("Ajouter ces justificatifs")
 
-    def __init__(self, *args, existing_documents: int, **kwargs):
+    def __init__(self, *args, existing_documents: int, account_id: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.existing_documents = existing_documents
+        self.account_id = account_id

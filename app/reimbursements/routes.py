@@ -78,7 +78,7 @@ def new():
     files = services.assistance_files_of(account)
     if not files:
         return render_template("reimbursements/no_file.html", insurer=account.member.insurer)
-    form = ReimbursementForm(files=files, today=today())
+    form = ReimbursementForm(files=files, today=today(), account_id=account.id)
     if form.validate_on_submit():
         reimbursement = services.create_request(
             account,
@@ -118,7 +118,7 @@ def complete(number: str):
             "error",
         )
         return redirect(url_for(".detail", number=number))
-    form = CompletionForm(existing_documents=len(reimbursement.documents))
+    form = CompletionForm(existing_documents=len(reimbursement.documents), account_id=account.id)
     if form.validate_on_submit():
         services.add_documents(account, reimbursement, form.uploads)
         flash("Vos justificatifs ont été ajoutés à la demande.", "success")

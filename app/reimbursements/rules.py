@@ -158,6 +158,37 @@ DOCUMENTS_REMAINING_MESSAGE = (
 DOCUMENTS_FULL_MESSAGE = "Cette demande compte déjà 5 justificatifs, le maximum."
 
 
+# What one member may send: enough for any real file, not enough to fill the disk.
+MAX_REQUESTS_PER_DAY = 20
+MAX_STORED_BYTES = 200 * 1024 * 1024
+DAILY_REQUESTS_MESSAGE = (
+    "Vous avez déjà envoyé 20 demandes de remboursement aujourd'hui, le maximum par jour. "
+    "Vous pourrez envoyer celle-ci demain."
+)
+STORAGE_LEFT_MESSAGE = (
+    "Vos justificatifs dépasseraient 200 Mo au total, le maximum par compte (il vous reste "
+    "{remaining}). Réduisez la taille des fichiers, par exemple avec une photo moins lourde."
+)
+STORAGE_FULL_MESSAGE = (
+    "Vos justificatifs occupent déjà 200 Mo, le maximum par compte : vous ne pouvez plus en "
+    "envoyer. Contactez l'assistance de votre mutuelle."
+)
+
+
+def daily_requests_problem(sent_today: int) -> str | None:
+    """Why one more request today is refused (MAX_REQUESTS_PER_DAY reached), or None."""
+    return DAILY_REQUESTS_MESSAGE if sent_today >= MAX_REQUESTS_PER_DAY else None
+
+
+def storage_problem(stored: int, added: int) -> str | None:
+    """Why `added` more bytes of documents are refused to a member storing `stored`, or None."""
+    if stored + added <= MAX_STORED_BYTES:
+        return None
+    if stored >= MAX_STORED_BYTES:
+        return STORAGE_FULL_MESSAGE
+    return STORAGE_LEFT_MESSAGE.format(remaining=format_size(MAX_STORED_BYTES - stored))
+
+
 def detect_media_type(head: bytes) -> str | None:
     """The accepted media type that the file's first bytes reveal, whatever its name says."""
     kind = filetype.guess(head)

@@ -3,13 +3,13 @@
 import logging
 import secrets
 import smtplib
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import sqlalchemy as sa
 from flask import url_for
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.clock import today, utcnow
+from app.clock import PARIS, today, utcnow
 from app.email import public_url, send_email
 from app.extensions import db
 from app.models import (
@@ -93,6 +93,27 @@ def document_of(account: Account, number: str, document_id: int) -> Document | N
             ReimbursementRequest.number == number,
             ReimbursementRequest.account_id == account.id,
         )
+    )
+
+
+def requests_sent_today(account_id: int) -> int:
+    """How many requests the account filed today (Paris day)."""
+    midnight = datetime.combine(today(), time(0), tzinfo=PARIS)
+    since = midnight.astimezone(UTC).replace(tzinfo=None)
+    return db.session.scalar(
+        sa.select(sa.func.count(ReimbursementRequest.id)).where(
+            ReimbursementRequest.account_id == account_id,
+            ReimbursementRequest.created_at >= since,
+        )
+    )
+
+
+def stored_bytes(account_id: int) -> int:
+    """The size of every document the account's requests hold."""
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Document.size), 0))
+        .join(ReimbursementRequest, Document.request_id == ReimbursementRequest.id)
+        .where(ReimbursementRequest.account_id == account_id)
     )
 
 
