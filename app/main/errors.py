@@ -2,8 +2,9 @@
 
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlencode
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, flash, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -31,6 +32,15 @@ ERRORS = {
         "Une erreur est survenue de notre côté. Veuillez réessayer dans quelques instants.",
     ),
 }
+
+
+FORM_REFUSED = "Le formulaire a expiré ou n'a pas pu être vérifié. Rechargez la page et réessayez."
+FORM_EXPIRED = (
+    "Ce formulaire a expiré : rien n'a été enregistré. Vérifiez vos informations et "
+    "envoyez-le à nouveau."
+)
+# Flask-WTF's reason for a token older than WTF_CSRF_TIME_LIMIT.
+STALE_FORM_REASON = "The CSRF token has expired."
 
 
 def render_error(code: int, message: str | None = None, form_url: str | None = None):
@@ -86,14 +96,25 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        db.session.rollback()
+        form_page = request.url_rule and "GET" in request.url_rule.methods
+        if error.description == STALE_FORM_REASON and form_page:
+            # A page left open too long: the same form again, blank, with a fresh token.
+            flash(FORM_EXPIRED, "error")
+            return redirect(_same_page_without_token(), code=303)
+        # The form's own page (same URL, read with GET): nothing was written.
         return render_error(
-            400,
-            "Le formulaire a expiré ou n'a pas pu être vérifié. Rechargez la page et réessayez.",
-            # The form's own page (same URL, read with GET): nothing was written.
-            form_url=request.full_path.rstrip("?"),
+            400, FORM_REFUSED, form_url=_same_page_without_token() if form_page else None
         )
 
     @app.errorhandler(500)
     def internal_error(error):
         db.session.rollback()
         return render_error(500)
+
+
+def _same_page_without_token() -> str:
+    """The URL of the form's page, without the token an upload form puts in its URL."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    query = [(name, value) for name, value in request.args.items(multi=True) if name != field]
+    return request.path + ("?" + urlencode(query) if query else "")
