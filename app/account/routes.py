@@ -144,7 +144,7 @@ def change_password():
 
 @bp.route("/confirmer-mot-de-passe", methods=["GET", "POST"])
 @login_required
-@limit_posts(PostLimit("5 per 10 minutes", key_func=account_limit_key))
+@limiter.limit("5 per 10 minutes", key_func=account_limit_key, methods=["POST"])
 def confirm_password():
     """The password typed again before an action that needs a recent one."""
     form = ConfirmPasswordForm()
