@@ -10,9 +10,11 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db
@@ -42,15 +44,35 @@ def test_the_production_steps_migrate_then_load_the_faq():
 
 
 @pytest.fixture
-def prepared_by_the_readme(tmp_path) -> str:
-    """A new SQLite database prepared only by the README's production commands."""
-    url = f"sqlite:///{tmp_path / 'production.db'}"
+def production_database_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database beside the suite's (production refuses SQLite)."""
+    test_url = os.environ.get("TEST_DATABASE_URL")
+    if not test_url or not test_url.startswith("postgresql"):
+        pytest.skip("production runs on PostgreSQL: set TEST_DATABASE_URL")
+    url = sa.engine.make_url(test_url)
+    name = f"{url.database}_readme_steps"
+    server = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+@pytest.fixture
+def prepared_by_the_readme(tmp_path, production_database_url) -> str:
+    """A new database prepared only by the README's production commands."""
     env = {
         **os.environ,
         "CARTABLE_ENV": "production",
         "SECRET_KEY": "a-long-random-secret-for-this-test-only",
         "PUBLIC_URL": "https://portail.example",
-        "DATABASE_URL": url,
+        "DATABASE_URL": production_database_url,
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/14",
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
     }
     for command in production_commands():
@@ -59,7 +81,7 @@ def prepared_by_the_readme(tmp_path) -> str:
             argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
         )
         assert done.returncode == 0, f"{command}:\n{done.stdout}\n{done.stderr}"
-    return url
+    return production_database_url
 
 
 def test_a_database_prepared_by_the_readme_serves_every_faq_answer(prepared_by_the_readme):
