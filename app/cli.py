@@ -13,6 +13,7 @@ from app.clock import today
 from app.demo import load_demo
 from app.embedding.cli import add_insurer_commands
 from app.extensions import db
+from app.outbox.cli import outbox_cli, worker_command
 from app.reimbursements.cli import reimbursements_cli
 from app.roster import (
     MAX_BYTES,
@@ -262,3 +263,5 @@ def register(app: Flask) -> None:
     add_insurer_commands(insurer_cli)  # insurer set / show (app/embedding)
     app.cli.add_command(roster_cli)
     app.cli.add_command(reimbursements_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(outbox_cli)

@@ -1,13 +1,8 @@
-"""Sending e-mail: one helper, a `.txt` and an `.html` template per message."""
-
-import logging
+"""E-mail: one helper, a `.txt` and an `.html` template per message, sent by the worker."""
 
 from flask import current_app, render_template
-from flask_mail import Message
 
-from app.extensions import mail
-
-log = logging.getLogger("cartable.email")
+from app import outbox
 
 
 def public_url(path: str) -> str:
@@ -16,13 +11,12 @@ def public_url(path: str) -> str:
 
 
 def send_email(to: str, subject: str, template: str, **context) -> None:
-    """Send `email/<template>.txt` and `.html`; without MAIL_SERVER, print it to the console."""
+    """Render `email/<template>.txt` and `.html` and queue them in the outbox.
+
+    Nothing leaves here: the row joins the current transaction, the caller's commit writes
+    it with the change it announces, and the worker sends it (or, without MAIL_SERVER,
+    prints it to its console).
+    """
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
-    if not current_app.config.get("MAIL_SERVER"):
-        # Without a mail server, the console is the development mailbox.
-        print(f"\n===== E-mail à {to} =====\nSujet : {subject}\n\n{text}", flush=True)
-        print("===== Fin de l'e-mail =====\n", flush=True)
-        return
-    message = Message(subject=subject, recipients=[to], body=text, html=html)
-    mail.send(message)
+    outbox.add_email(to, subject, text, html)

@@ -8,7 +8,7 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -24,6 +24,8 @@ from app.clock import today, utcnow
 from app.demo import load_demo
 from app.extensions import db, limiter
 from app.models import Account, Member
+from app.outbox import worker
+from app.outbox.worker import Tally
 from config import TestingConfig
 
 DEFAULT_PASSWORD = "Cartable2026!"
@@ -83,10 +85,15 @@ def free_port() -> int:
 
 @dataclass
 class Mailbox:
-    """What the SMTP server received, oldest first."""
+    """What the SMTP server received, oldest first.
+
+    E-mails leave through the outbox: reading the mailbox first runs the worker once
+    (`deliver`, set by the `app` fixture), as `flask worker --once` would.
+    """
 
     messages: list[EmailMessage] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    deliver: Callable[[], object] | None = None
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         message = message_from_bytes(envelope.content, policy=policy.default)
@@ -99,12 +106,18 @@ class Mailbox:
         with self.lock:
             self.messages.clear()
 
-    def to(self, address: str) -> list[EmailMessage]:
+    def all(self) -> list[EmailMessage]:
+        """Every message received, after the outbox was delivered."""
+        if self.deliver is not None:
+            self.deliver()
         with self.lock:
-            return [m for m in self.messages if address in m["X-Envelope-To"]]
+            return list(self.messages)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.all() if address in m["X-Envelope-To"]]
 
     def last(self, address: str | None = None) -> EmailMessage:
-        messages = self.to(address) if address else list(self.messages)
+        messages = self.to(address) if address else self.all()
         assert messages, f"no e-mail received for {address or 'anyone'}"
         return messages[-1]
 
@@ -133,7 +146,8 @@ def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
 def mailbox(smtp_server) -> Mailbox:
     controller, mailbox = smtp_server
     mailbox.clear()
-    return mailbox
+    yield mailbox
+    mailbox.deliver = None
 
 
 # --- Application --------------------------------------------------------------------------
@@ -151,11 +165,18 @@ def app_config(database_url, smtp_server, tmp_path) -> dict:
     }
 
 
+def deliver_outbox(app) -> Tally:
+    """Run the worker once, as `flask --app wsgi worker --once` does."""
+    with app.app_context():
+        return worker.deliver_due()
+
+
 @pytest.fixture
 def app(app_config, mailbox):
     app = create_app(TestingConfig, **app_config)
     with app.app_context():
         limiter.reset()
+    mailbox.deliver = lambda: deliver_outbox(app)
     yield app
     with app.app_context():
         db.session.remove()

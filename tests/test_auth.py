@@ -179,7 +179,7 @@ def test_offer_ended_refuses_registration(app, client, demo, mailbox):
     )
     assert rules.OFFER_MESSAGE.replace("'", "&#39;") in text(response)
     assert accounts(app) == []
-    assert mailbox.messages == []
+    assert mailbox.all() == []
 
 
 @pytest.mark.parametrize(
@@ -353,7 +353,7 @@ def test_confirmation_link_is_single_use_and_superseded_by_a_new_one(app, client
 def test_resend_confirmation_says_the_same_for_unknown_addresses(client, demo, mailbox):
     known = submit(client, "/inscription/renvoyer-confirmation", {"email": "x@example.fr"})
     assert "Si une inscription non confirmée correspond" in text(known)
-    assert mailbox.messages == []
+    assert mailbox.all() == []
 
 
 def test_tampered_link_is_refused(client, demo, mailbox):
@@ -569,7 +569,7 @@ def test_forgotten_password_page_is_the_same_for_known_and_unknown(client, auth,
     assert known.replace("sophie.martin@example.fr", "X") == unknown.replace(
         "inconnu@example.fr", "X"
     )
-    assert len(mailbox.messages) == 1
+    assert len(mailbox.all()) == 1
     assert mailbox.to("inconnu@example.fr") == []
 
 

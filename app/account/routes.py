@@ -109,8 +109,8 @@ def confirm_email(token: str):
     # Every other browser is logged out; this one stays in if it is the account's own.
     end_other_sessions(account)
     record_event(AuthEventKind.EMAIL_CHANGED, account)
-    db.session.commit()
     services.notify_email_changed(account, old_email)
+    db.session.commit()
     flash("Votre nouvelle adresse e-mail est confirmée.", "success")
     return redirect(url_for("account.index"))
 
@@ -131,8 +131,8 @@ def change_password():
             account.password_changed_at = utcnow()
             end_other_sessions(account)
             record_event(AuthEventKind.PASSWORD_CHANGED, account)
-            db.session.commit()
             services.notify_password_changed(account)
+            db.session.commit()
             flash(
                 "Votre mot de passe a été modifié. Il sera demandé à votre prochaine connexion ; "
                 "vos autres sessions ont été déconnectées.",

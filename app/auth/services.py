@@ -173,7 +173,6 @@ def change_contact(account: Account, phone: str, new_email: str | None) -> bool:
 def send_confirmation(account: Account) -> None:
     """E-mail the link that confirms the account (older links stop working). Commits."""
     token = make_token(account, Purpose.CONFIRM)
-    db.session.commit()
     link = public_url(url_for("auth.confirm", token=token))
     send_email(
         account.email,
@@ -182,12 +181,12 @@ def send_confirmation(account: Account) -> None:
         account=account,
         link=link,
     )
+    db.session.commit()
 
 
 def send_reset(account: Account) -> None:
     """E-mail the link to set a new password (older links stop working). Commits."""
     token = make_token(account, Purpose.RESET)
-    db.session.commit()
     link = public_url(url_for("auth.reset_password", token=token))
     send_email(
         account.email,
@@ -196,12 +195,12 @@ def send_reset(account: Account) -> None:
         account=account,
         link=link,
     )
+    db.session.commit()
 
 
 def send_email_change(account: Account) -> None:
     """E-mail the new address the link that confirms it. Commits."""
     token = make_token(account, Purpose.EMAIL_CHANGE)
-    db.session.commit()
     link = public_url(url_for("account.confirm_email", token=token))
     send_email(
         account.pending_email,
@@ -210,10 +209,11 @@ def send_email_change(account: Account) -> None:
         account=account,
         link=link,
     )
+    db.session.commit()
 
 
 def notify_email_changed(account: Account, old_email: str) -> None:
-    """Tell the previous address that the account now uses another one."""
+    """Tell the previous address that the account now uses another one (the caller commits)."""
     send_email(
         old_email,
         "L'adresse e-mail de votre compte a été modifiée",
@@ -223,6 +223,7 @@ def notify_email_changed(account: Account, old_email: str) -> None:
 
 
 def notify_password_changed(account: Account) -> None:
+    """Tell the account its password changed (the caller commits)."""
     send_email(
         account.email,
         "Votre mot de passe a été modifié",

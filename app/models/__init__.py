@@ -6,6 +6,7 @@ Each feature adds its module here so that Alembic and the app see every table.
 
 from app.models.accounts import Account, AuthEvent, AuthEventKind, UserSession
 from app.models.faq import FaqEntry, FaqTheme  # noqa: F401
+from app.models.outbox import ApiToken, OutboxMessage  # noqa: F401
 from app.models.reimbursements import (  # noqa: F401
     REIMBURSEMENT_STATUS_LABELS,
     Document,
@@ -30,15 +31,19 @@ from app.models.roster import (
 from app.models.trips import (
     ADDRESS_KIND_LABELS,
     TRIP_PURPOSE_LABELS,
+    TRIP_STATUS_LABELS,
     Address,
     AddressKind,
     Trip,
     TripPurpose,
+    TripStatus,
 )
 
 __all__ = [
     "ADDRESS_KIND_LABELS",
     "TRIP_PURPOSE_LABELS",
+    "TRIP_STATUS_LABELS",
+    "TripStatus",
     "Address",
     "AddressKind",
     "Trip",

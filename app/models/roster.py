@@ -62,6 +62,8 @@ class Insurer(db.Model):
         sa.CheckConstraint(
             "logo_media_type IN ('image/png', 'image/svg+xml')", name="logo_media_type"
         ),
+        sa.CheckConstraint("flow_channel IN ('webhook', 'folder')", name="flow_channel"),
+        sa.CheckConstraint("(flow_channel IS NULL) = (flow_target IS NULL)", name="flow_pair"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +77,11 @@ class Insurer(db.Model):
     primary_color: Mapped[str | None] = mapped_column(sa.String(7))
     logo_stored_name: Mapped[str | None] = mapped_column(sa.String(64))
     logo_media_type: Mapped[str | None] = mapped_column(sa.String(32))
+    # Where trip events go (app/flow): `webhook` to an URL, signed with `flow_secret`
+    # (« whsec_… », kept to sign), or `folder` to a directory; none: they wait.
+    flow_channel: Mapped[str | None] = mapped_column(sa.String(16))
+    flow_target: Mapped[str | None] = mapped_column(sa.String(500))
+    flow_secret: Mapped[str | None] = mapped_column(sa.String(100))
 
     origins: Mapped[list[InsurerOrigin]] = relationship(
         back_populates="insurer", cascade="all, delete-orphan", order_by="InsurerOrigin.origin"

@@ -47,6 +47,31 @@ class TripPurpose(enum.StrEnum):
 TRIP_PURPOSE_LABELS = {TripPurpose.SCHOOL: "École", TripPurpose.EXAM: "Examen"}
 
 
+class TripStatus(enum.StrEnum):
+    """Where the trip stands with the assistance (PRODUCT.md, « Trip statuses »)."""
+
+    REQUESTED = "demande"  # booked, not yet sent
+    SENT = "transmis"  # the assistance received it
+    CONFIRMED = "confirme"  # a transporter is assigned
+    DONE = "realise"
+    CANCELLED = "annule"  # by the parent
+    CANCELLED_BY_ASSISTANCE = "annule_assistance"
+
+    @property
+    def label(self) -> str:
+        return TRIP_STATUS_LABELS[self]
+
+
+TRIP_STATUS_LABELS = {
+    TripStatus.REQUESTED: "Demandé",
+    TripStatus.SENT: "Transmis",
+    TripStatus.CONFIRMED: "Confirmé",
+    TripStatus.DONE: "Réalisé",
+    TripStatus.CANCELLED: "Annulé",
+    TripStatus.CANCELLED_BY_ASSISTANCE: "Annulé par l'assistance",
+}
+
+
 class Address(db.Model):
     """A complete postal address of the family; archived, never erased, once trips used it."""
 
@@ -124,7 +149,26 @@ class Trip(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None]
+    status: Mapped[TripStatus] = mapped_column(
+        enum_column(TripStatus, "trip_status"),
+        default=TripStatus.REQUESTED,
+        server_default=TripStatus.REQUESTED.value,
+    )
+    # Set by the assistance (API or `flask trips set-status`).
+    transporter_name: Mapped[str | None] = mapped_column(sa.String(200))
+    transporter_phone: Mapped[str | None] = mapped_column(sa.String(20))
+    status_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    status_changed_at: Mapped[datetime | None]
 
     child: Mapped[Member] = relationship()
     from_address: Mapped[Address] = relationship(foreign_keys=[from_address_id])
     to_address: Mapped[Address] = relationship(foreign_keys=[to_address_id])
+
+    @property
+    def number(self) -> str:
+        return trip_number(self.id, self.created_at)
+
+
+def trip_number(trip_id: int, created_at: datetime) -> str:
+    """The public number « T-2026-000042 »: the booking's year and the trip's id."""
+    return f"T-{created_at.year}-{trip_id:06d}"

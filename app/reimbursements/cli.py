@@ -1,7 +1,5 @@
 """`flask --app wsgi reimbursements set-status NUMBER STATUS --comment ...` for the desk."""
 
-import smtplib
-
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -30,15 +28,11 @@ def set_status_command(number: str, status: str, comment: str):
     reimbursement = services.find_by_number(number)
     if reimbursement is None:
         raise click.ClickException(f"Aucune demande de remboursement ne porte le numéro {number}.")
-    change = services.set_status(reimbursement, new_status, comment.strip())
+    # The e-mail's link is built from PUBLIC_URL, but url_for needs a request context.
+    with current_app.test_request_context():
+        services.set_status(reimbursement, new_status, comment.strip())
     account = reimbursement.account
-    saved = f"Demande {reimbursement.number} : statut « {new_status.label} » enregistré"
-    try:
-        # The e-mail's link is built from PUBLIC_URL, but url_for needs a request context.
-        with current_app.test_request_context():
-            services.send_status_change(account, reimbursement, change)
-    except (smtplib.SMTPException, OSError) as error:
-        raise click.ClickException(
-            f"{saved}, mais l'e-mail n'a pas pu être envoyé : {error}"
-        ) from error
-    click.echo(f"{saved}, e-mail envoyé à {account.email}.")
+    click.echo(
+        f"Demande {reimbursement.number} : statut « {new_status.label} » enregistré, "
+        f"e-mail à {account.email} mis en file d'envoi."
+    )

@@ -25,11 +25,7 @@ from app.security import accepts_uploads, frame_ancestors
 # Only types a browser shows safely are opened in the page; anything else is downloaded.
 INLINE_MEDIA_TYPES = frozenset(rules.ACCEPTED_MEDIA_TYPES)
 RECEIVED = (
-    "Votre demande {number} est enregistrée. Un accusé de réception vous a été envoyé à {email}."
-)
-UNSENT = (
-    "Votre demande {number} est enregistrée, mais l'accusé de réception n'a pas pu être "
-    "envoyé par e-mail."
+    "Votre demande {number} est enregistrée. Un accusé de réception vous est envoyé à {email}."
 )
 DOCUMENT_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors {}"
 
@@ -90,8 +86,7 @@ def new():
             iban=form.iban_compact,
             uploads=form.uploads,
         )
-        received = RECEIVED if services.send_acknowledgement(account, reimbursement) else UNSENT
-        flash(received.format(number=reimbursement.number, email=account.email), "success")
+        flash(RECEIVED.format(number=reimbursement.number, email=account.email), "success")
         return redirect(url_for(".detail", number=reimbursement.number))
     return render_template("reimbursements/new.html", form=form, files=files)
 

@@ -1,8 +1,7 @@
-"""Reimbursement operations that touch the database, the disk and the mail server."""
+"""Reimbursement operations that touch the database and the disk; e-mails go to the outbox."""
 
 import logging
 import secrets
-import smtplib
 from datetime import UTC, date, datetime, time
 
 import sqlalchemy as sa
@@ -128,7 +127,8 @@ def create_request(
     iban: str,
     uploads: list[Upload],
 ) -> ReimbursementRequest:
-    """Record a validated request and store its documents, all or nothing. Commits."""
+    """Record a validated request and store its documents, all or nothing; the
+    acknowledgement e-mail is queued in the same transaction. Commits."""
     reimbursement = ReimbursementRequest(
         # Replaced by the readable number once the row has its id (same transaction).
         number="tmp-" + secrets.token_hex(8),
@@ -149,6 +149,7 @@ def create_request(
     db.session.add(reimbursement)
     with storage.committing(pairs):
         reimbursement.number = rules.request_number(today().year, reimbursement.id)
+        send_acknowledgement(account, reimbursement)
     return reimbursement
 
 
@@ -189,10 +190,12 @@ def set_status(
     comment: str | None,
     changed_by: str = DESK,
 ) -> StatusChange:
-    """The desk moves a request to a status; the history keeps it. Commits."""
+    """The desk moves a request to a status; the history keeps it, the member is e-mailed
+    (queued with the change). Commits; needs a request context for the e-mail's link."""
     change = StatusChange(status=status, changed_by=changed_by, comment=comment or None)
     reimbursement.status = status
     reimbursement.history.append(change)
+    send_status_change(reimbursement.account, reimbursement, change)
     db.session.commit()
     return change
 
@@ -212,29 +215,23 @@ def _link(reimbursement: ReimbursementRequest) -> str:
     return public_url(url_for("reimbursements.detail", number=reimbursement.number))
 
 
-def send_acknowledgement(account: Account, reimbursement: ReimbursementRequest) -> bool:
-    """E-mail the member that the request was received, with its number; False if it failed."""
-    try:
-        send_email(
-            account.email,
-            f"Demande de remboursement {reimbursement.number} reçue",
-            "reimbursement_received",
-            account=account,
-            reimbursement=reimbursement,
-            amount=rules.format_amount(reimbursement.amount_cents),
-            link=_link(reimbursement),
-        )
-    except (smtplib.SMTPException, OSError):
-        # The request is saved; the member sees it listed even if the e-mail is lost.
-        log.exception("acknowledgement of %s not sent", reimbursement.number)
-        return False
-    return True
+def send_acknowledgement(account: Account, reimbursement: ReimbursementRequest) -> None:
+    """E-mail the member that the request was received, with its number (the caller commits)."""
+    send_email(
+        account.email,
+        f"Demande de remboursement {reimbursement.number} reçue",
+        "reimbursement_received",
+        account=account,
+        reimbursement=reimbursement,
+        amount=rules.format_amount(reimbursement.amount_cents),
+        link=_link(reimbursement),
+    )
 
 
 def send_status_change(
     account: Account, reimbursement: ReimbursementRequest, change: StatusChange
 ) -> None:
-    """E-mail the member the request's new status and the desk's comment."""
+    """E-mail the member the request's new status and the desk's comment (the caller commits)."""
     send_email(
         account.email,
         f"Demande de remboursement {reimbursement.number} : {change.status.label}",

@@ -1,0 +1,63 @@
+"""`flask --app wsgi worker [--once]` and `flask --app wsgi outbox show [--dead]`."""
+
+import signal
+import threading
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup, with_appcontext
+
+from app.extensions import db
+from app.models import OutboxMessage
+from app.outbox import worker
+
+outbox_cli = AppGroup("outbox", help="File d'envoi : e-mails et événements des trajets.")
+
+SHOW_LIMIT = 200
+
+
+@click.command("worker", help="Envoie les e-mails et les événements en attente, en continu.")
+@click.option("--once", is_flag=True, help="Envoie ce qui est dû maintenant, puis s'arrête.")
+@with_appcontext
+def worker_command(once: bool):
+    """Deliver the outbox: continuously, or once (cron, tests)."""
+    if once:
+        tally = worker.deliver_due()
+        click.echo(
+            f"Envoyés : {tally.delivered} ; en échec : {tally.failed} "
+            f"(dont {tally.dead} abandonnés)."
+        )
+        return
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    click.echo("Envoi des messages en attente (Ctrl+C pour arrêter).")
+    worker.run_forever(stop)
+    click.echo("Envoi arrêté.")
+
+
+def _when(value) -> str:
+    return value.strftime("%d/%m/%Y %H:%M:%S UTC") if value else "-"
+
+
+@outbox_cli.command("show", help="Liste les messages de la file avec leur état.")
+@click.option("--dead", is_flag=True, help="Seulement les messages abandonnés.")
+@with_appcontext
+def outbox_show_command(dead: bool):
+    """List outbox rows, most recent first, with their state and last error."""
+    query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(SHOW_LIMIT)
+    if dead:
+        query = query.where(OutboxMessage.dead_at.is_not(None))
+    rows = list(db.session.scalars(query))
+    if not rows:
+        click.echo("Aucun message abandonné." if dead else "La file est vide.")
+        return
+    for row in rows:
+        click.echo(
+            f"{row.message_id}  {row.state}  essais : {row.attempts}  "
+            f"créé : {_when(row.created_at)}  {row.summary}"
+        )
+        if row.delivered_at is None:
+            click.echo(f"    prochain essai : {_when(row.due_at) if not row.dead_at else '-'}")
+        if row.last_error:
+            click.echo(f"    dernière erreur : {row.last_error}")

@@ -1,0 +1,254 @@
+"""The worker: claims due outbox rows, delivers them, records what happened.
+
+A batch is claimed in one short transaction (`UPDATE … WHERE id IN (SELECT … FOR UPDATE
+SKIP LOCKED) RETURNING`): each claimed row gets a lease, so that another worker skips it
+while it is being delivered, and takes it again if this worker dies (the repeat carries
+the same message id). SQLite has no SKIP LOCKED but takes one writer at a time, so the
+same statement claims there too. The deliveries happen outside any transaction; their
+outcomes are written in a second one.
+
+A trip's events leave in the order they were written: a row is claimable only when no
+earlier row of its trip is still owed (a dead one no longer holds the others back).
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import aliased
+
+from app import clock
+from app.extensions import db
+from app.models import Insurer, OutboxMessage, Trip, TripStatus
+from app.outbox.channels import DeliveryError, Mailer, WebhookClient, write_event_file
+
+log = logging.getLogger("cartable.outbox")
+
+BATCH_SIZE = 100
+# How long a claimed row is left to its worker before another may take it again.
+DEFAULT_LEASE_SECONDS = 300
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=1)
+# After this long without a delivery, a row is marked dead with its last error.
+GIVE_UP_AFTER = timedelta(hours=24)
+# An idle worker looks for new rows this often: a message leaves within 2 s of its commit.
+POLL_SECONDS = 0.5
+# Events whose delivery means the assistance has the trip (« Transmis »).
+TRIP_REQUESTS = ("trajet.demande", "trajet.modifie")
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Wait before the next try after `attempts` failures: 1 min, doubling, at most 1 h."""
+    return min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
+
+
+@dataclass
+class Tally:
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: "Tally") -> None:
+        self.delivered += other.delivered
+        self.failed += other.failed
+        self.dead += other.dead
+        self.errors += other.errors
+
+
+_CANDIDATE, _EARLIER = aliased(OutboxMessage), aliased(OutboxMessage)
+
+
+def _claim_statement(now: datetime, lease_until: datetime, limit: int):
+    owed_earlier = sa.exists().where(
+        _EARLIER.trip_id == _CANDIDATE.trip_id,
+        _EARLIER.id < _CANDIDATE.id,
+        _EARLIER.delivered_at.is_(None),
+        _EARLIER.dead_at.is_(None),
+    )
+    due = (
+        sa.select(_CANDIDATE.id)
+        .where(
+            _CANDIDATE.delivered_at.is_(None),
+            _CANDIDATE.dead_at.is_(None),
+            _CANDIDATE.due_at <= now,
+            sa.or_(_CANDIDATE.locked_until.is_(None), _CANDIDATE.locked_until < now),
+            ~owed_earlier,
+        )
+        .order_by(_CANDIDATE.due_at, _CANDIDATE.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # ignored by SQLite, which has one writer
+    )
+    return (
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due))
+        .values(locked_until=lease_until)
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.message_id,
+            OutboxMessage.kind,
+            OutboxMessage.event_type,
+            OutboxMessage.insurer_id,
+            OutboxMessage.trip_id,
+            OutboxMessage.payload,
+            OutboxMessage.attempts,
+            OutboxMessage.created_at,
+        )
+    )
+
+
+def claim(limit: int = BATCH_SIZE) -> list:
+    """Take up to `limit` due rows for this worker, in one committed transaction."""
+    now = clock.utcnow()
+    lease = timedelta(seconds=current_app.config.get("OUTBOX_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+    rows = db.session.execute(
+        _claim_statement(now, now + lease, limit),
+        execution_options={"synchronize_session": False},
+    ).all()
+    db.session.commit()
+    return sorted(rows, key=lambda row: row.id)
+
+
+class Channels:
+    """The open connections of one worker (SMTP, webhooks), reused from batch to batch."""
+
+    def __init__(self):
+        self.mailer = Mailer()
+        self.webhooks = WebhookClient()
+
+    def close(self) -> None:
+        self.mailer.close()
+        self.webhooks.close()
+
+
+def _channels_of(rows) -> dict[int, tuple[str | None, str | None, str | None]]:
+    ids = {row.insurer_id for row in rows if row.kind == "event"}
+    if not ids:
+        return {}
+    found = db.session.execute(
+        sa.select(Insurer.id, Insurer.flow_channel, Insurer.flow_target, Insurer.flow_secret).where(
+            Insurer.id.in_(ids)
+        )
+    )
+    return {insurer_id: (channel, target, secret) for insurer_id, channel, target, secret in found}
+
+
+def _deliver(row, channels: Channels, insurers: dict) -> None:
+    if row.kind == "email":
+        channels.mailer.send(row.payload)
+        return
+    channel, target, secret = insurers.get(row.insurer_id, (None, None, None))
+    if channel == "webhook":
+        channels.webhooks.post(target, secret, row.message_id, clock.now(), row.payload)
+    elif channel == "folder":
+        write_event_file(target, row.message_id, row.payload)
+    else:
+        raise DeliveryError("aucun canal de livraison n'est configuré pour cette mutuelle")
+
+
+def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tally]:
+    """Claim a batch, deliver it, record the outcomes: (rows claimed, what happened)."""
+    rows = claim(limit)
+    tally = Tally()
+    if not rows:
+        return 0, tally
+    insurers = _channels_of(rows)
+    lease = current_app.config.get("OUTBOX_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
+    deadline = time.monotonic() + lease / 2
+    delivered, failed, released, requested_trips = [], [], [], []
+    # Places found down in this batch: their other rows fail at once, without a try each.
+    down: dict[object, str] = {}
+    for row in rows:
+        place = "smtp" if row.kind == "email" else row.insurer_id
+        if time.monotonic() > deadline:
+            released.append({"id": row.id, "locked_until": None})
+            continue
+        try:
+            if place in down:
+                raise DeliveryError(down[place])
+            _deliver(row, channels, insurers)
+        except DeliveryError as error:
+            if error.endpoint_down:
+                down[place] = error.reason
+            now = clock.utcnow()
+            attempts = row.attempts + 1
+            gives_up = now - row.created_at >= GIVE_UP_AFTER
+            failed.append(
+                {
+                    "id": row.id,
+                    "attempts": attempts,
+                    "last_error": error.reason,
+                    "locked_until": None,
+                    "due_at": now + retry_delay(attempts),
+                    "dead_at": now if gives_up else None,
+                }
+            )
+            tally.failed += 1
+            tally.dead += gives_up
+            tally.errors.append(error.reason)
+            log.warning("message %s not delivered: %s", row.message_id, error.reason)
+        else:
+            delivered.append(
+                {
+                    "id": row.id,
+                    "attempts": row.attempts + 1,
+                    "delivered_at": clock.utcnow(),
+                    "locked_until": None,
+                    "last_error": None,
+                }
+            )
+            if row.event_type in TRIP_REQUESTS:
+                requested_trips.append(row.trip_id)
+    for outcome in (delivered, failed, released):
+        if outcome:
+            db.session.execute(sa.update(OutboxMessage), outcome)
+    if requested_trips:
+        db.session.execute(
+            sa.update(Trip)
+            .where(Trip.id.in_(requested_trips), Trip.status == TripStatus.REQUESTED)
+            .values(status=TripStatus.SENT, status_changed_at=clock.utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+    db.session.commit()
+    tally.delivered = len(delivered)
+    return len(rows), tally
+
+
+def deliver_due(limit: int = BATCH_SIZE) -> Tally:
+    """Deliver every row due now, batch after batch, then return (`worker --once`)."""
+    channels = Channels()
+    total = Tally()
+    try:
+        while True:
+            claimed, tally = deliver_batch(channels, limit)
+            total.add(tally)
+            if not claimed:
+                return total
+    finally:
+        channels.close()
+        db.session.remove()
+
+
+def run_forever(stop: threading.Event, limit: int = BATCH_SIZE, poll: float = POLL_SECONDS):
+    """Deliver rows as they come due until `stop` is set (`flask worker`)."""
+    channels = Channels()
+    try:
+        while not stop.is_set():
+            try:
+                claimed, _ = deliver_batch(channels, limit)
+            except sa.exc.OperationalError:
+                # The database went away: wait and try again, nothing was lost.
+                log.exception("outbox: database unavailable")
+                db.session.rollback()
+                claimed = 0
+                stop.wait(5)
+            if not claimed:
+                channels.close()  # idle: do not hold connections the servers will drop
+                stop.wait(poll)
+    finally:
+        channels.close()
+        db.session.remove()
