@@ -25,6 +25,8 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) setup
+	# The worker sends e-mails and trip events beside the portal, and stops with it.
+	$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python wsgi.py
 
 test: $(VENV)/.installed-dev node_modules/axe-core/axe.min.js

@@ -90,6 +90,12 @@ def register_blueprints(app: Flask) -> None:
     from app.health import bp as health_bp
 
     app.register_blueprint(health_bp, url_prefix="/sante")
+    from app.api import bp as api_bp
+    from app.extensions import csrf
+
+    # Tokens, not cookies, authenticate the API: no session, so no CSRF to check.
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 
 def register_errorhandlers(app: Flask) -> None:

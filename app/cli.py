@@ -8,6 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app.api.cli import insurer_token_command
 from app.cli_support import fail, insurer_or_fail, open_file_or_fail
 from app.clock import today
 from app.demo import load_demo
@@ -26,6 +27,7 @@ from app.roster import (
 )
 from app.roster.csvfile import format_date, too_big_message
 from app.roster.insurers import InsurerError, create_insurer
+from app.trips.cli import trips_cli
 
 T = TypeVar("T")
 
@@ -34,8 +36,14 @@ T = TypeVar("T")
 @with_appcontext
 def demo_command():
     """Load (or refresh) the demo insurer and its roster, dates relative to today."""
-    insurer = load_demo(today(), Path(current_app.config["UPLOAD_FOLDER"]))
+    insurer = load_demo(
+        today(),
+        Path(current_app.config["UPLOAD_FOLDER"]),
+        flow_folder=Path(current_app.instance_path) / "flux-demo",
+    )
     click.echo(f"Données de démonstration chargées : {insurer.name} ({insurer.slug}).")
+    if insurer.flow_channel == "folder":
+        click.echo(f"Événements des trajets déposés dans : {insurer.flow_target}")
 
 
 @click.command("setup")
@@ -261,7 +269,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(insurer_cli)
     add_insurer_commands(insurer_cli)  # insurer set / show (app/embedding)
+    insurer_cli.add_command(insurer_token_command)
     app.cli.add_command(roster_cli)
     app.cli.add_command(reimbursements_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(trips_cli)

@@ -87,10 +87,13 @@ def _birth_date(age: int, today: date) -> date:
         return anchor.replace(year=anchor.year - age, day=28)
 
 
-def load_demo(today: date, upload_folder: Path | None = None) -> Insurer:
+def load_demo(
+    today: date, upload_folder: Path | None = None, flow_folder: Path | None = None
+) -> Insurer:
     """Create or refresh the demo insurer, its roster, offers and assistance files.
 
-    With an upload folder, the insurer also gets its branding (colour, logo, origins).
+    With an upload folder, the insurer also gets its branding (colour, logo, origins); with
+    a flow folder, its trip events are dropped there as files (unless it has a channel).
     """
     insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == DEMO_SLUG))
     if insurer is None:
@@ -153,6 +156,9 @@ def load_demo(today: date, upload_folder: Path | None = None) -> Insurer:
     db.session.commit()
     if upload_folder is not None:
         _brand(insurer, upload_folder)
+    if flow_folder is not None and insurer.flow_channel is None:
+        insurer.flow_channel, insurer.flow_target = "folder", str(flow_folder.resolve())
+        db.session.commit()
     return insurer
 
 

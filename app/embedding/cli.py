@@ -30,6 +30,12 @@ def _describe(insurer: Insurer) -> None:
     click.echo(f"Logo : {insurer.logo_media_type or none}")
     origins = ", ".join(origin.origin for origin in insurer.origins) or none
     click.echo(f"Origines autorisées : {origins}")
+    flow = {"webhook": "webhook signé", "folder": "dossier"}.get(insurer.flow_channel)
+    click.echo(
+        f"Flux des trajets : {flow} {insurer.flow_target}"
+        if flow
+        else "Flux des trajets : (aucun : les événements attendent)"
+    )
     click.echo(f"Lien d'accès : {public_url('/e/' + insurer.slug)}")
     click.echo(f"Intégration : {public_url('/e/' + insurer.slug + '/integration')}")
 
@@ -63,9 +69,36 @@ def _describe(insurer: Insurer) -> None:
 @click.option(
     "--remove-origin", "removed_origins", multiple=True, help="Origine à retirer (répétable)."
 )
+@click.option(
+    "--flow-webhook",
+    metavar="URL",
+    help="Envoie les événements des trajets à cette adresse http(s), signés (Standard "
+    "Webhooks) ; le secret de signature est affiché une seule fois.",
+)
+@click.option(
+    "--flow-folder",
+    metavar="DOSSIER",
+    help="Dépose les événements des trajets dans ce dossier, un fichier JSON chacun.",
+)
+@click.option(
+    "--rotate-flow-secret",
+    is_flag=True,
+    help="Crée un nouveau secret de signature du webhook (l'ancien cesse de valoir).",
+)
 @with_appcontext
 def insurer_set_command(
-    slug, name, phone, email, color, logo, remove_logo, origins, removed_origins
+    slug,
+    name,
+    phone,
+    email,
+    color,
+    logo,
+    remove_logo,
+    origins,
+    removed_origins,
+    flow_webhook,
+    flow_folder,
+    rotate_flow_secret,
 ):
     """Change an insurer's branding, assistance contact and embedding origins."""
     if logo is not None and remove_logo:
@@ -80,14 +113,22 @@ def insurer_set_command(
         remove_logo=remove_logo,
         add_origins=origins,
         remove_origins=removed_origins,
+        flow_webhook=flow_webhook,
+        flow_folder=flow_folder,
+        rotate_flow_secret=rotate_flow_secret,
     )
     folder = Path(current_app.config["UPLOAD_FOLDER"])
     try:
-        update_insurer(db.session, insurer, changes, folder)
+        secret = update_insurer(db.session, insurer, changes, folder)
     except InsurerError as error:
         fail("Modification refusée : rien n'a été changé.", *error.messages)
     click.echo("Mutuelle modifiée.")
     _describe(insurer)
+    if secret:
+        click.echo(
+            f"Secret de signature du webhook (affiché cette seule fois, à transmettre à "
+            f"l'assistance) : {secret}"
+        )
 
 
 @click.command("show", help="Affiche les réglages d'une mutuelle et son lien d'intégration.")

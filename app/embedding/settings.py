@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from app.auth.validators import normalize_email
 from app.embedding import rules
 from app.models import Insurer, InsurerOrigin
+from app.outbox import flow
+from app.outbox.channels import new_webhook_secret
 from app.roster.insurers import (
     NAME_LENGTH,
     NAME_MESSAGE,
@@ -49,6 +51,10 @@ class Changes:
     remove_logo: bool = False
     add_origins: Iterable[str] = field(default_factory=tuple)
     remove_origins: Iterable[str] = field(default_factory=tuple)
+    # Trip events: to a webhook (signed with a secret made here) or into a folder.
+    flow_webhook: str | None = None
+    flow_folder: str | None = None
+    rotate_flow_secret: bool = False
 
 
 def _optional(raw: str | None, normalize, message: str, messages: list[str]):
@@ -63,9 +69,44 @@ def _optional(raw: str | None, normalize, message: str, messages: list[str]):
     return True, value
 
 
-def update_insurer(session: Session, insurer: Insurer, changes: Changes, folder: Path) -> None:
-    """Apply the changes and commit; InsurerError with every reason when one is refused."""
+def _flow_changes(insurer: Insurer, changes: Changes, messages: list[str]):
+    """(channel, target, new secret) to set, or None when the delivery does not change."""
+    if changes.flow_webhook is not None and changes.flow_folder is not None:
+        messages.append(flow.BOTH_MESSAGE)
+        return None
+    if changes.flow_webhook is not None:
+        url = flow.normalize_webhook_url(changes.flow_webhook)
+        if url is None:
+            messages.append(flow.WEBHOOK_URL_MESSAGE.format(url=changes.flow_webhook))
+            return None
+        fresh = changes.rotate_flow_secret or insurer.flow_secret is None
+        return "webhook", url, new_webhook_secret() if fresh else None
+    if changes.flow_folder is not None:
+        problem = flow.folder_problem(changes.flow_folder)
+        if problem:
+            messages.append(problem)
+            return None
+        if changes.rotate_flow_secret:
+            messages.append(flow.ROTATE_MESSAGE)
+            return None
+        return "folder", str(Path(changes.flow_folder).expanduser().resolve()), None
+    if changes.rotate_flow_secret:
+        if insurer.flow_channel != "webhook":
+            messages.append(flow.ROTATE_MESSAGE)
+            return None
+        return "webhook", insurer.flow_target, new_webhook_secret()
+    return None
+
+
+def update_insurer(
+    session: Session, insurer: Insurer, changes: Changes, folder: Path
+) -> str | None:
+    """Apply the changes and commit; InsurerError with every reason when one is refused.
+
+    Returns the new webhook secret when one was made: the only time it is shown.
+    """
     messages: list[str] = []
+    flow_change = _flow_changes(insurer, changes, messages)
     name = None
     if changes.name is not None:
         name = " ".join(changes.name.split())
@@ -117,6 +158,11 @@ def update_insurer(session: Session, insurer: Insurer, changes: Changes, folder:
     for origin in removed:
         insurer.origins.remove(origin)
     insurer.origins.extend(InsurerOrigin(origin=origin) for origin in added)
+    new_secret = None
+    if flow_change is not None:
+        insurer.flow_channel, insurer.flow_target, new_secret = flow_change
+        if new_secret:
+            insurer.flow_secret = new_secret
 
     old_logo = insurer.logo_stored_name
     written = None
@@ -134,6 +180,7 @@ def update_insurer(session: Session, insurer: Insurer, changes: Changes, folder:
         raise
     if old_logo and old_logo != insurer.logo_stored_name:
         _remove(folder, old_logo)
+    return new_secret
 
 
 def _write_logo(folder: Path, logo: rules.Logo) -> str:

@@ -4,7 +4,16 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Flask, Response, current_app, flash, redirect, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -45,6 +54,9 @@ STALE_FORM_REASON = "The CSRF token has expired."
 
 def render_error(code: int, message: str | None = None, form_url: str | None = None):
     title, default_message = ERRORS[code]
+    if request.path.startswith("/api/"):
+        # The insurers' API speaks JSON, errors included.
+        return jsonify(error=message or default_message), code
     return (
         render_template(
             "errors/error.html",

@@ -29,8 +29,6 @@ from app.outbox.channels import DeliveryError, Mailer, WebhookClient, write_even
 log = logging.getLogger("cartable.outbox")
 
 BATCH_SIZE = 100
-# How long a claimed row is left to its worker before another may take it again.
-DEFAULT_LEASE_SECONDS = 300
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
 # After this long without a delivery, a row is marked dead with its last error.
@@ -104,7 +102,7 @@ def _claim_statement(now: datetime, lease_until: datetime, limit: int):
 def claim(limit: int = BATCH_SIZE) -> list:
     """Take up to `limit` due rows for this worker, in one committed transaction."""
     now = clock.utcnow()
-    lease = timedelta(seconds=current_app.config.get("OUTBOX_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+    lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     rows = db.session.execute(
         _claim_statement(now, now + lease, limit),
         execution_options={"synchronize_session": False},
@@ -157,7 +155,7 @@ def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tal
     if not rows:
         return 0, tally
     insurers = _channels_of(rows)
-    lease = current_app.config.get("OUTBOX_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
+    lease = current_app.config["OUTBOX_LEASE_SECONDS"]
     deadline = time.monotonic() + lease / 2
     delivered, failed, released, requested_trips = [], [], [], []
     # Places found down in this batch: their other rows fail at once, without a try each.

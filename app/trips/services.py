@@ -23,9 +23,10 @@ from app.models import (
     Quality,
     Trip,
     TripPurpose,
+    TripStatus,
 )
 from app.models.trips import address_line
-from app.trips import rules
+from app.trips import events, rules
 
 # The queries every calendar and day page runs are built once, with bound parameters:
 # SQLAlchemy then skips their construction and cache-key work on each request. Those that
@@ -334,6 +335,8 @@ def create_trip(account: Account, booking: rules.Booking) -> Saved | None:
     )
     db.session.add(trip)
     try:
+        db.session.flush()
+        events.queue_trip_event(trip.id, events.REQUESTED)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -345,14 +348,24 @@ def create_trip(account: Account, booking: rules.Booking) -> Saved | None:
 
 
 def update_trip(trip: Trip, booking: rules.Booking) -> bool:
-    """Apply a checked change; False when the child's new hour was taken meanwhile."""
+    """Apply a checked change and send the whole trip again; False when the child's new hour
+    was taken meanwhile.
+
+    The assistance must arrange the changed trip anew: it is « Demandé » again, and a
+    transporter it had confirmed is no longer shown.
+    """
     trip.child_id = booking.child_id
     trip.trip_date = booking.day
     trip.trip_time = booking.hour
     trip.from_address_id = booking.from_address_id
     trip.to_address_id = booking.to_address_id
     trip.purpose = booking.purpose
+    trip.status = TripStatus.REQUESTED
+    trip.transporter_name = trip.transporter_phone = None
+    trip.status_changed_at = utcnow()
     try:
+        db.session.flush()
+        events.queue_trip_event(trip.id, events.CHANGED)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -361,5 +374,9 @@ def update_trip(trip: Trip, booking: rules.Booking) -> bool:
 
 
 def cancel_trip(trip: Trip) -> None:
-    trip.cancelled_at = utcnow()
+    """The parent cancels: the assistance is told (`trajet.annule`)."""
+    trip.cancelled_at = trip.status_changed_at = utcnow()
+    trip.status = TripStatus.CANCELLED
+    db.session.flush()
+    events.queue_trip_event(trip.id, events.CANCELLED)
     db.session.commit()
