@@ -10,7 +10,7 @@ from flask_login import login_required
 from app import clock
 from app.auth_session import signed_in
 from app.email import public_url
-from app.models import Trip, TripPurpose
+from app.models import Trip, TripPurpose, TripStatus
 from app.trips import agenda, bp, rules, services
 from app.trips.calendar_grid import calendar_rows
 from app.trips.forms import CancelTripForm, EditTripForm, TripForm
@@ -236,9 +236,17 @@ def day(day_text: str):
 def trip_list():
     """« Mes trajets »: upcoming trips, the most recent past ones, cancelled ones."""
     now = clock.now()
-    listing = services.trip_list(signed_in(), now)
+    account = signed_in()
+    listing = services.trip_list(account, now)
+    # Shown beside a cancellation by the assistance, the only status that needs it.
+    cancelled_by_assistance = any(
+        trip.status is TripStatus.CANCELLED_BY_ASSISTANCE for trip in listing.cancelled
+    )
     return render_template(
         "trips/list.html",
+        assistance_phone=services.assistance_phone(account.member)
+        if cancelled_by_assistance
+        else None,
         upcoming=listing.upcoming,
         past=listing.past,
         past_total=listing.past_total,
@@ -255,12 +263,13 @@ def _trip_page(trip: Trip, *, error: str | None = None, status: int = 200):
     account = signed_in()
     now = clock.now()
     locked = rules.is_locked(now, trip.trip_date, trip.trip_time)
+    assistance_cancelled = trip.status is TripStatus.CANCELLED_BY_ASSISTANCE
     return render_template(
         "trips/trip.html",
         trip=trip,
         locked=locked,
         past=rules.hours_between(now, trip.trip_date, trip.trip_time).total_seconds() <= 0,
-        phone=services.assistance_phone(account.member) if locked else None,
+        phone=services.assistance_phone(account.member) if locked or assistance_cancelled else None,
         error=error,
         locked_message=LOCKED_MESSAGE,
     ), status

@@ -172,6 +172,9 @@ class DayTrip(NamedTuple):
     child: Child
     from_address: Place
     to_address: Place
+    status: TripStatus
+    transporter_name: str | None
+    transporter_phone: str | None
 
 
 def _place_columns(address) -> list:
@@ -196,6 +199,9 @@ _TRIPS_OF_DAY = (
         Member.first_name,
         *_place_columns(_ORIGIN),
         *_place_columns(_DESTINATION),
+        Trip.status,
+        Trip.transporter_name,
+        Trip.transporter_phone,
     )
     .join(Member, Trip.child_id == Member.id)
     .join(_ORIGIN, Trip.from_address_id == _ORIGIN.id)
@@ -213,12 +219,15 @@ def trips_of_day(account: Account, day: date) -> list[DayTrip]:
     """The live trips of one day, with their child and both addresses (one query)."""
     rows = db.session.connection().execute(_TRIPS_OF_DAY, {"account_id": account.id, "day": day})
     return [
-        # The trip's 8 columns, the child's first name, then 5 columns per address.
+        # The trip's 8 columns, the child's first name, 5 columns per address, the status.
         DayTrip(
             *row[:8],
             child=Child(row.child_id, row.first_name),
             from_address=_place(*row[9:14]),
             to_address=_place(*row[14:19]),
+            status=row.status,
+            transporter_name=row.transporter_name,
+            transporter_phone=row.transporter_phone,
         )
         for row in rows
     ]

@@ -112,6 +112,8 @@ def upgrade():
         batch_op.add_column(sa.Column("transporter_phone", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("status_reason", sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column("status_changed_at", sa.DateTime(), nullable=True))
+    # Trips the parents cancelled before statuses existed.
+    op.execute("UPDATE trips SET status = 'annule' WHERE cancelled_at IS NOT NULL")
 
 
 def downgrade():
