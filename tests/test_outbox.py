@@ -1,0 +1,233 @@
+"""The outbox: e-mails are rows written with the change, the worker sends them, retries,
+gives up after 24 h, and `flask outbox show` tells what happened."""
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from app.clock import PARIS
+from app.extensions import db
+from app.models import OutboxMessage
+from app.outbox import add_email, worker
+from tests.conftest import Auth, Mailbox, deliver_outbox, free_port, submit
+from tests.flow_helpers import outbox_rows
+from tests.reimbursement_samples import pdf_bytes
+from tests.test_auth import SOPHIE as SOPHIE_FORM
+from tests.test_reimbursements import send_request, upload
+
+NOW = datetime(2026, 5, 18, 10, 0, tzinfo=PARIS)
+SOPHIE = "sophie.martin@example.fr"
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(time_machine):
+    time_machine.move_to(NOW, tick=False)
+    return time_machine
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware instant as the database stores it: naive UTC."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def received(mailbox: Mailbox) -> list:
+    """What the SMTP server holds now, without running the worker."""
+    with mailbox.lock:
+        return list(mailbox.messages)
+
+
+def test_registration_writes_the_email_with_the_account_and_sends_nothing_itself(
+    app, client, demo, mailbox
+):
+    response = submit(client, "/inscription", SOPHIE_FORM)
+    assert response.status_code == 200
+    assert "sophie.martin@example.fr" in response.get_data(as_text=True)
+    # The request did not talk to the SMTP server: the e-mail waits in the outbox.
+    assert received(mailbox) == []
+    (row,) = outbox_rows(app, "email")
+    email = json.loads(row.payload)
+    assert email["to"] == SOPHIE
+    assert email["subject"] == "Confirmez votre inscription à Cartable"
+    assert row.delivered_at is None
+
+    tally = deliver_outbox(app)
+    assert (tally.delivered, tally.failed) == (1, 0)
+    message = mailbox.last(SOPHIE)
+    assert message["Subject"] == "Confirmez votre inscription à Cartable"
+    assert "/inscription/confirmer/" in mailbox.text(message)
+    (row,) = outbox_rows(app, "email")
+    assert row.delivered_at is not None and row.attempts == 1
+    # Delivered rows are not sent again.
+    assert deliver_outbox(app).delivered == 0
+    assert len(mailbox.to(SOPHIE)) == 1
+
+
+def test_a_rolled_back_change_leaves_no_email(app, demo, mailbox):
+    with app.app_context():
+        add_email(SOPHIE, "Sujet", "texte", "<p>texte</p>")
+        db.session.rollback()
+    assert outbox_rows(app) == []
+
+
+@pytest.fixture
+def smtp_down_then_up(app_config):
+    """A port where no SMTP server listens yet; `start()` opens one there (stopped after)."""
+    port = free_port()
+    mailbox = Mailbox()
+    controllers = []
+
+    def start() -> Mailbox:
+        controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        controllers.append(controller)
+        return mailbox
+
+    yield port, start
+    for controller in controllers:
+        controller.stop()
+
+
+def test_smtp_down_then_up_every_email_arrives_and_pages_answered_meanwhile(
+    app, make_app, demo, smtp_down_then_up, frozen_clock, runner
+):
+    port, start_smtp = smtp_down_then_up
+    down = make_app(MAIL_PORT=port)
+    client = down.test_client()
+    # Registration, password reset and a reimbursement request while the server is down.
+    karim = {
+        **SOPHIE_FORM,
+        "member_number": "CD789012",
+        "first_name": "Karim",
+        "last_name": "DUPONT",
+        "email": "karim.dupont@example.fr",
+    }
+    response = submit(client, "/inscription", karim)
+    assert response.status_code == 200
+    assert "karim.dupont@example.fr" in response.get_data(as_text=True)
+    auth = Auth(down, client)
+    auth.create_account()
+    response = submit(client, "/mot-de-passe-oublie", {"email": SOPHIE})
+    assert response.status_code == 200
+    assert auth.login().status_code == 302
+    filed = send_request(client, down, [upload(pdf_bytes(), "reçu.pdf", "application/pdf")])
+    assert filed.status_code == 302, filed.get_data(as_text=True)
+    assert "est enregistrée" in client.get(filed.headers["Location"]).get_data(as_text=True)
+
+    # The worker cannot reach the server: nothing is lost, each row waits a minute.
+    tally = deliver_outbox(down)
+    assert (tally.delivered, tally.failed) == (0, 3)
+    rows = outbox_rows(down, "email")
+    assert all(row.attempts == 1 and row.last_error for row in rows)
+    assert {row.due_at for row in rows} == {utc(NOW) + timedelta(minutes=1)}
+
+    mailbox = start_smtp()
+    assert deliver_outbox(down).delivered == 0  # not due yet: retried after one minute
+    frozen_clock.shift(timedelta(minutes=1))
+    tally = deliver_outbox(down)
+    assert (tally.delivered, tally.failed) == (3, 0)
+    subjects = sorted(message["Subject"] for message in received(mailbox))
+    assert subjects[0] == "Choisissez un nouveau mot de passe"
+    assert subjects[1] == "Confirmez votre inscription à Cartable"
+    assert subjects[2].startswith("Demande de remboursement ") and subjects[2].endswith(" reçue")
+
+
+def _failing_row(app) -> int:
+    with app.app_context():
+        row = add_email(SOPHIE, "Sujet", "texte", "<p>texte</p>")
+        db.session.commit()
+        return row.id
+
+
+def test_retries_wait_one_minute_doubling_up_to_an_hour_then_the_row_dies_after_a_day(
+    make_app, demo, frozen_clock, runner
+):
+    down = make_app(MAIL_PORT=free_port())
+    row_id = _failing_row(down)
+    waits = []
+    for _ in range(40):
+        deliver_outbox(down)
+        with down.app_context():
+            row = db.session.get(OutboxMessage, row_id)
+            if row.dead_at is not None:
+                break
+            waits.append(row.due_at - utc(datetime.now(PARIS)))
+            frozen_clock.move_to(row.due_at.replace(tzinfo=UTC), tick=False)
+    minutes = [wait.total_seconds() / 60 for wait in waits]
+    assert minutes[:7] == [1, 2, 4, 8, 16, 32, 60]
+    assert set(minutes[7:]) == {60}
+    with down.app_context():
+        row = db.session.get(OutboxMessage, row_id)
+        assert row.dead_at - row.created_at >= timedelta(hours=24)
+        assert "serveur d'e-mail" in row.last_error
+        attempts = row.attempts
+    # A dead row is never tried again, and `outbox show --dead` lists it with its error.
+    assert deliver_outbox(down).failed == 0
+    result = down.test_cli_runner().invoke(args=["outbox", "show", "--dead"])
+    assert result.exit_code == 0
+    assert "abandonné" in result.output
+    assert f"essais : {attempts}" in result.output
+    assert "dernière erreur : serveur d'e-mail" in result.output
+    assert "e-mail à sophie.martin@example.fr : Sujet" in result.output
+
+
+def test_worker_once_and_outbox_show_from_the_command_line(app, demo, mailbox, runner):
+    assert runner.invoke(args=["outbox", "show"]).output.strip() == "La file est vide."
+    with app.app_context():
+        add_email(SOPHIE, "Bienvenue", "texte", "<p>texte</p>")
+        db.session.commit()
+    shown = runner.invoke(args=["outbox", "show"]).output
+    assert "à envoyer" in shown and "e-mail à sophie.martin@example.fr : Bienvenue" in shown
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0
+    assert "Envoyés : 1 ; en échec : 0 (dont 0 abandonnés)." in result.output
+    assert received(mailbox)[0]["Subject"] == "Bienvenue"
+    assert "délivré" in runner.invoke(args=["outbox", "show"]).output
+    assert runner.invoke(args=["outbox", "show", "--dead"]).output.strip() == (
+        "Aucun message abandonné."
+    )
+
+
+def test_a_running_worker_sends_within_two_seconds_of_the_commit(app, demo, mailbox, time_machine):
+    time_machine.move_to(datetime.now(PARIS), tick=True)
+    stop = threading.Event()
+
+    def run():
+        with app.app_context():
+            worker.run_forever(stop)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        with app.app_context():
+            add_email(SOPHIE, "Tout de suite", "texte", "<p>texte</p>")
+            db.session.commit()
+        committed = time.monotonic()
+        while not received(mailbox) and time.monotonic() - committed < 5:
+            time.sleep(0.05)
+        elapsed = time.monotonic() - committed
+    finally:
+        stop.set()
+        thread.join()
+    assert received(mailbox)[0]["Subject"] == "Tout de suite"
+    assert elapsed < 2
+
+
+def test_two_claims_never_take_the_same_row(app, demo):
+    with app.app_context():
+        for number in range(5):
+            add_email(SOPHIE, f"Sujet {number}", "texte", "<p>texte</p>")
+        db.session.commit()
+        first = worker.claim(limit=3)
+        second = worker.claim(limit=3)
+        third = worker.claim(limit=3)
+        db.session.remove()
+    assert len(first) == 3 and len(second) == 2 and third == []
+    assert not {row.id for row in first} & {row.id for row in second}
+    with app.app_context():
+        leased = db.session.scalars(sa.select(OutboxMessage.locked_until)).all()
+    assert all(leased)
