@@ -1,0 +1,410 @@
+"""Trip events reach the assistance: booked, changed, cancelled; signed webhooks to a real
+receiver on loopback, in order per trip, retried until delivered; or files in a folder."""
+
+import base64
+import json
+import socket
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Address, Insurer, OutboxMessage, Trip, TripStatus
+from app.outbox.channels import signature_headers
+from tests.conftest import csrf_token, deliver_outbox, submit
+from tests.flow_helpers import (
+    Serving,
+    event_bodies,
+    make_receiver,
+    outbox_rows,
+    send_events_to,
+)
+from tests.test_trips import DAY_URL, NOW, add_addresses, child_id, form, text
+
+SOPHIE = "sophie.martin@example.fr"
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(time_machine):
+    time_machine.move_to(NOW, tick=False)
+    return time_machine
+
+
+@pytest.fixture
+def sophie(app, auth):
+    auth.sophie()
+    return add_addresses(app)
+
+
+@pytest.fixture
+def receiver(app, demo):
+    """The assistance's endpoint, serving in a thread, stopped after the test."""
+    receiver = make_receiver()
+    serving = Serving(receiver)
+    serving.start()
+    send_events_to(app, receiver)
+    receiver.serving = serving
+    yield receiver
+    serving.stop()
+
+
+def book(client, app, child="Maxime", hour="08:30", origin="Maison", to="Collège Victor Hugo"):
+    response = submit(client, DAY_URL, form(child_id(app, child), hour, *_ids(app, origin, to)))
+    assert response.status_code == 302, text(response)
+    return int(response.headers["Location"].rsplit("#trajet-", 1)[1])
+
+
+def _ids(app, *labels):
+    with app.app_context():
+        found = dict(db.session.execute(sa.select(Address.label, Address.id)).tuples().all())
+    return [found[label] for label in labels]
+
+
+def trip_row(app, trip_id) -> Trip:
+    with app.app_context():
+        trip = db.session.get(Trip, trip_id)
+        db.session.expunge(trip)
+        return trip
+
+
+# --- The events written -------------------------------------------------------------------
+
+
+def test_booking_writes_a_request_event_with_everything_a_transporter_needs(
+    app, client, sophie, count_queries, monkeypatch
+):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the booking request opened a network connection")
+
+    data = form(child_id(app, "Maxime"), "08:30", *_ids(app, "Maison", "Collège Victor Hugo"))
+    data["csrf_token"] = csrf_token(client, DAY_URL)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    with count_queries() as counted:
+        response = client.post(DAY_URL, data=data)
+    monkeypatch.undo()
+    assert response.status_code == 302
+    trip_id = int(response.headers["Location"].rsplit("#trajet-", 1)[1])
+    inserts = [s for s in counted.statements if s.lstrip().upper().startswith("INSERT")]
+    assert [s.split()[2].strip('"') for s in inserts] == ["trips", "outbox"]
+    # The event adds two statements to the booking: one query reads what it carries (child,
+    # addresses, parent, insurer), and the outbox row is inserted in the trip's transaction.
+    # The others: identity, day's trips, choices, busy hours, slot check, the trip, and the
+    # flash message reading the committed trip back (4).
+    event_read = [s for s in counted.statements if "insurers.slug" in s]
+    assert len(event_read) == 1
+    assert counted.count == 12
+
+    trip = trip_row(app, trip_id)
+    (row,) = outbox_rows(app, "event")
+    body = json.loads(row.payload)
+    assert body["id"] == row.message_id
+    assert body["type"] == "trajet.demande"
+    assert body["occurred_at"] == "2026-05-18T10:00:00+02:00"
+    assert body["data"] == {
+        "trip": f"T-2026-{trip_id:06d}",
+        "insurer": "demo",
+        "member_number": "AB123456",
+        "guarantee": "Conduite à l'école",
+        "motive": "École",
+        "date": "2026-05-21",
+        "time": "08:30",
+        "child": {
+            "first_name": "Maxime",
+            "last_name": "MARTIN",
+            "birth_date": body["data"]["child"]["birth_date"],
+        },
+        "from": {
+            "label": "Maison",
+            "line1": "12 rue des Lilas",
+            "line2": "",
+            "postcode": "75011",
+            "city": "Paris",
+        },
+        "to": {
+            "label": "Collège Victor Hugo",
+            "line1": "40 avenue Parmentier",
+            "line2": "",
+            "postcode": "75011",
+            "city": "Paris",
+        },
+        "parent": {
+            "first_name": "Sophie",
+            "last_name": "MARTIN",
+            "phone": "06 12 34 56 78",
+            "email": SOPHIE,
+        },
+    }
+    assert body["data"]["child"]["birth_date"].startswith("2014-")
+    assert trip.number == f"T-2026-{trip_id:06d}"
+    assert trip.status is TripStatus.REQUESTED
+    page = text(client.get(f"/trajets/trajet/{trip_id}"))
+    assert f"T-2026-{trip_id:06d}" in page and "Demandé" in page
+
+
+def test_change_sends_the_whole_trip_again_and_cancellation_the_reason(app, client, sophie):
+    trip_id = book(client, app)
+    change = form(child_id(app, "Maxime"), "09:15", *_ids(app, "Maison", "École Jules Ferry"))
+    response = submit(
+        client,
+        f"/trajets/trajet/{trip_id}/modifier",
+        {**change, "day": "2026-05-21"},
+    )
+    assert response.status_code == 302, text(response)
+    response = submit(client, f"/trajets/trajet/{trip_id}/annuler", {})
+    assert response.status_code == 302
+    requested, changed, cancelled = event_bodies(app)
+    assert [requested["type"], changed["type"], cancelled["type"]] == [
+        "trajet.demande",
+        "trajet.modifie",
+        "trajet.annule",
+    ]
+    assert len({requested["id"], changed["id"], cancelled["id"]}) == 3
+    assert changed["data"]["time"] == "09:15"
+    assert changed["data"]["to"]["label"] == "École Jules Ferry"
+    assert cancelled["data"]["trip"] == requested["data"]["trip"]
+    assert cancelled["data"]["reason"] == "Annulé par le parent"
+    assert trip_row(app, trip_id).status is TripStatus.CANCELLED
+    listing = text(client.get("/trajets/mes-trajets"))
+    cancelled_part = listing[listing.index("<h2>Annulés</h2>") :]
+    assert "Annulé" in cancelled_part and "trip-status-annule" in cancelled_part
+
+
+# --- Webhooks -----------------------------------------------------------------------------
+
+
+def test_signature_matches_the_specification_test_vector():
+    """The example of the Standard Webhooks specification, signed by our channel."""
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    sent_at = datetime.fromtimestamp(1614265330, UTC)
+    headers = signature_headers(
+        secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", sent_at, '{"test": 2432232314}'
+    )
+    assert headers == {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
+
+
+def test_a_delivered_request_makes_the_trip_transmis_for_the_parent(app, client, sophie, receiver):
+    trip_id = book(client, app)
+    assert deliver_outbox(app).delivered == 1
+    (delivery,) = receiver.accepted
+    assert receiver.bad_signatures == 0
+    assert delivery.event["type"] == "trajet.demande"
+    assert delivery.message_id == delivery.event["id"]
+    assert delivery.timestamp == str(int(NOW.timestamp()))
+    assert trip_row(app, trip_id).status is TripStatus.SENT
+    assert "Transmis" in text(client.get(f"/trajets/trajet/{trip_id}"))
+    assert "Transmis" in text(client.get(DAY_URL))
+    assert "Transmis" in text(client.get("/trajets/mes-trajets"))
+
+
+def test_500_three_times_then_200_is_delivered_once_after_four_attempts(
+    app, client, sophie, receiver, frozen_clock
+):
+    answers = iter([500, 500, 500, 200, 200])
+    receiver.answer = lambda event: next(answers)
+    book(client, app)
+    for wait in (0, 1, 2, 4):  # minutes: the backoff after each failure
+        frozen_clock.shift(timedelta(minutes=wait))
+        deliver_outbox(app)
+    frozen_clock.shift(timedelta(hours=2))
+    assert deliver_outbox(app).delivered == 0
+    (row,) = outbox_rows(app, "event")
+    assert row.attempts == 4 and row.delivered_at is not None
+    assert len(receiver.refused) == 3
+    assert receiver.ids() == [row.message_id]  # accepted once
+    # Every try carried the same id, each signed anew and checked by the receiver.
+    assert {d.message_id for d in receiver.refused} == {row.message_id}
+    assert receiver.bad_signatures == 0
+
+
+def test_receiver_down_loses_nothing_and_everything_arrives_once_it_is_up(
+    app, client, sophie, receiver, frozen_clock
+):
+    receiver.serving.stop()
+    first = book(client, app)
+    second = book(client, app, child="Franck", hour="09:30", to="École Jules Ferry")
+    tally = deliver_outbox(app)
+    assert (tally.delivered, tally.failed) == (0, 2)
+    assert all("injoignable" in row.last_error for row in outbox_rows(app, "event"))
+    receiver.serving.start()
+    frozen_clock.shift(timedelta(minutes=1))
+    assert deliver_outbox(app).delivered == 2
+    trips = sorted(event["data"]["trip"] for event in receiver.events())
+    assert trips == sorted(trip_row(app, t).number for t in (first, second))
+    frozen_clock.shift(timedelta(hours=3))
+    deliver_outbox(app)
+    assert len(receiver.accepted) == 2
+
+
+def test_a_trips_events_keep_their_order_while_other_trips_go_through(
+    app, client, sophie, receiver, frozen_clock
+):
+    refused_once = []
+
+    def answer(event):
+        # The assistance refuses Maxime's request the first time it sees it.
+        if (
+            event["type"] == "trajet.demande"
+            and event["data"]["child"]["first_name"] == ("Maxime")
+            and not refused_once
+        ):
+            refused_once.append(event["id"])
+            return 503
+        return 200
+
+    receiver.answer = answer
+    maxime = book(client, app)
+    assert deliver_outbox(app).failed == 1
+    # Meanwhile Sophie cancels Maxime's trip and books one for Franck.
+    assert submit(client, f"/trajets/trajet/{maxime}/annuler", {}).status_code == 302
+    book(client, app, child="Franck", hour="09:30", to="École Jules Ferry")
+    tally = deliver_outbox(app)
+    assert tally.delivered == 1  # Franck's request went at once; the cancellation waits
+    assert [e["data"]["child"]["first_name"] for e in receiver.events()] == ["Franck"]
+    frozen_clock.shift(timedelta(minutes=1))
+    # The request, retried; then, in a following batch, the cancellation it held back.
+    assert deliver_outbox(app).delivered == 2
+    maxime_events = [e for e in receiver.events() if e["data"]["child"]["first_name"] == "Maxime"]
+    assert [e["type"] for e in maxime_events] == ["trajet.demande", "trajet.annule"]
+    assert maxime_events[0]["id"] == refused_once[0]
+    # A cancelled trip stays « Annulé » when its request is delivered afterwards.
+    assert trip_row(app, maxime).status is TripStatus.CANCELLED
+
+
+def test_a_wrong_secret_is_refused_by_the_receiver_and_retried(app, client, sophie, receiver):
+    with app.app_context():
+        insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == "demo"))
+        insurer.flow_secret = (
+            "whsec_" + base64.b64encode(b"another secret of 32 bytes......").decode()
+        )
+        db.session.commit()
+    book(client, app)
+    assert deliver_outbox(app).failed == 1
+    assert receiver.bad_signatures == 1 and receiver.accepted == []
+    (row,) = outbox_rows(app, "event")
+    assert row.last_error == "webhook : réponse HTTP 401"
+
+
+def test_an_insurer_without_a_channel_keeps_its_events_waiting(app, client, sophie):
+    book(client, app)
+    assert deliver_outbox(app).failed == 1
+    (row,) = outbox_rows(app, "event")
+    assert row.delivered_at is None and row.dead_at is None
+    assert "aucun canal" in row.last_error
+
+
+# --- Folder -------------------------------------------------------------------------------
+
+
+def test_folder_channel_writes_one_json_file_per_event_atomically(
+    app, client, sophie, runner, tmp_path
+):
+    drop = tmp_path / "sftp" / "demo"
+    result = runner.invoke(args=["insurer", "set", "demo", "--flow-folder", str(drop)])
+    assert result.exit_code == 0, result.output
+    assert f"Flux des trajets : dossier {drop}" in result.output
+    trip_id = book(client, app)
+    submit(client, f"/trajets/trajet/{trip_id}/annuler", {})
+    assert deliver_outbox(app).delivered == 2  # the request, then its cancellation
+    requested, cancelled = outbox_rows(app, "event")
+    files = sorted(path.name for path in drop.iterdir())
+    assert files == sorted(
+        f"20260518T100000+0200-{row.message_id}.json" for row in (requested, cancelled)
+    )
+    written = json.loads((drop / f"20260518T100000+0200-{cancelled.message_id}.json").read_text())
+    assert written == json.loads(cancelled.payload)
+    # No temporary file is left behind.
+    assert not [path for path in drop.iterdir() if path.name.startswith(".")]
+
+
+def test_folder_that_cannot_be_written_keeps_the_event(app, client, sophie, tmp_path):
+    blocker = tmp_path / "un-fichier"
+    blocker.write_text("pas un dossier")
+    with app.app_context():
+        insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == "demo"))
+        insurer.flow_channel, insurer.flow_target = "folder", str(blocker / "sous-dossier")
+        db.session.commit()
+    book(client, app)
+    assert deliver_outbox(app).failed == 1
+    (row,) = outbox_rows(app, "event")
+    assert row.last_error.startswith("dossier ")
+
+
+# --- Insurer settings ----------------------------------------------------------------------
+
+
+def test_webhook_secret_is_printed_once_and_rotated_on_demand(app, demo, runner):
+    result = runner.invoke(
+        args=["insurer", "set", "demo", "--flow-webhook", "https://assistance.example/hooks"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Flux des trajets : webhook signé https://assistance.example/hooks" in result.output
+    secret = result.output.split("l'assistance) : ")[1].split()[0]
+    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
+    with app.app_context():
+        insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == "demo"))
+        assert insurer.flow_secret == secret
+    # Shown never again: not by `show`, not when the URL changes.
+    assert secret not in runner.invoke(args=["insurer", "show", "demo"]).output
+    moved = runner.invoke(args=["insurer", "set", "demo", "--flow-webhook", "http://127.0.0.1:9/x"])
+    assert moved.exit_code == 0 and "whsec_" not in moved.output
+    rotated = runner.invoke(args=["insurer", "set", "demo", "--rotate-flow-secret"])
+    assert rotated.exit_code == 0
+    new_secret = rotated.output.split("l'assistance) : ")[1].split()[0]
+    assert new_secret.startswith("whsec_") and new_secret != secret
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--flow-webhook", "ftp://assistance.example/x"],
+            "doit commencer par http:// ou https://",
+        ),
+        (["--flow-webhook", "javascript:alert(1)"], "doit commencer par http:// ou https://"),
+        (["--flow-webhook", "https://"], "doit commencer par http:// ou https://"),
+        (["--flow-webhook", "https://a.example", "--flow-folder", "/tmp/x"], "Choisissez entre"),
+        (["--rotate-flow-secret"], "ne sert qu'à une mutuelle livrée par webhook"),
+    ],
+)
+def test_bad_flow_settings_are_refused_in_french_and_change_nothing(
+    app, demo, runner, args, message
+):
+    result = runner.invoke(args=["insurer", "set", "demo", *args])
+    assert result.exit_code == 1
+    assert "Modification refusée : rien n'a été changé." in result.output
+    assert message in result.output
+    with app.app_context():
+        insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == "demo"))
+        assert (insurer.flow_channel, insurer.flow_target, insurer.flow_secret) == (None,) * 3
+
+
+def test_folder_that_is_a_file_is_refused(app, demo, runner, tmp_path):
+    target = tmp_path / "fichier.txt"
+    target.write_text("x")
+    result = runner.invoke(args=["insurer", "set", "demo", "--flow-folder", str(target)])
+    assert result.exit_code == 1
+    assert "n'est pas un dossier utilisable : c'est un fichier" in result.output
+
+
+def test_demo_setup_drops_the_demo_events_in_a_folder(app, runner, tmp_path):
+    from app.demo import load_demo
+
+    with app.app_context():
+        insurer = load_demo(NOW.date(), flow_folder=tmp_path / "flux-demo")
+        assert (insurer.flow_channel, insurer.flow_target) == (
+            "folder",
+            str((tmp_path / "flux-demo").resolve()),
+        )
+
+
+def test_outbox_rows_of_events_name_their_trip(app, client, sophie):
+    trip_id = book(client, app)
+    with app.app_context():
+        row = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "event"))
+        assert (row.trip_id, row.event_type) == (trip_id, "trajet.demande")
+        assert row.summary == f"trajet.demande T-2026-{trip_id:06d} pour demo"
