@@ -50,12 +50,14 @@ def receiver(app, demo):
 
 
 def book(client, app, child="Maxime", hour="08:30", origin="Maison", to="Collège Victor Hugo"):
-    response = submit(client, DAY_URL, form(child_id(app, child), hour, *_ids(app, origin, to)))
+    response = submit(
+        client, DAY_URL, form(child_id(app, child), hour, *address_ids(app, origin, to))
+    )
     assert response.status_code == 302, text(response)
     return int(response.headers["Location"].rsplit("#trajet-", 1)[1])
 
 
-def _ids(app, *labels):
+def address_ids(app, *labels):
     with app.app_context():
         found = dict(db.session.execute(sa.select(Address.label, Address.id)).tuples().all())
     return [found[label] for label in labels]
@@ -77,7 +79,9 @@ def test_booking_writes_a_request_event_with_everything_a_transporter_needs(
     def no_network(*args, **kwargs):
         raise AssertionError("the booking request opened a network connection")
 
-    data = form(child_id(app, "Maxime"), "08:30", *_ids(app, "Maison", "Collège Victor Hugo"))
+    data = form(
+        child_id(app, "Maxime"), "08:30", *address_ids(app, "Maison", "Collège Victor Hugo")
+    )
     data["csrf_token"] = csrf_token(client, DAY_URL)
     monkeypatch.setattr(socket.socket, "connect", no_network)
     with count_queries() as counted:
@@ -144,7 +148,9 @@ def test_booking_writes_a_request_event_with_everything_a_transporter_needs(
 
 def test_change_sends_the_whole_trip_again_and_cancellation_the_reason(app, client, sophie):
     trip_id = book(client, app)
-    change = form(child_id(app, "Maxime"), "09:15", *_ids(app, "Maison", "École Jules Ferry"))
+    change = form(
+        child_id(app, "Maxime"), "09:15", *address_ids(app, "Maison", "École Jules Ferry")
+    )
     response = submit(
         client,
         f"/trajets/trajet/{trip_id}/modifier",
