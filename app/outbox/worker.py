@@ -155,6 +155,8 @@ def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tal
     if not rows:
         return 0, tally
     insurers = _channels_of(rows)
+    # No transaction stays open while the network is waited for.
+    db.session.commit()
     lease = current_app.config["OUTBOX_LEASE_SECONDS"]
     deadline = time.monotonic() + lease / 2
     delivered, failed, released, requested_trips = [], [], [], []
