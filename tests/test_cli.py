@@ -3,6 +3,7 @@
 import os
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -534,7 +535,11 @@ def test_demo_loads_the_demo_data_of_the_product_brief(app, runner):
     result = runner.invoke(args=["demo"])
 
     assert result.exit_code == 0, result.output
-    assert result.output == "Données de démonstration chargées : Mutuelle Démo (demo).\n"
+    flow_folder = (Path(app.instance_path) / "flux-demo").resolve()
+    assert result.output == (
+        "Données de démonstration chargées : Mutuelle Démo (demo).\n"
+        f"Événements des trajets déposés dans : {flow_folder}\n"
+    )
     assert rows(app, sa.select(Insurer.slug, Insurer.name, Insurer.phone)) == [
         ("demo", "Mutuelle Démo", "01 23 45 67 89")
     ]

@@ -39,7 +39,9 @@ def _error(status: int, message: str, fields: dict | None = None):
 
 
 @bp.post("/trajets/<number>/statut")
-@limiter.limit(lambda: current_app.config["API_LIMIT_PER_TOKEN"], key_func=_limit_key)
+@limiter.limit(
+    lambda: current_app.config["API_LIMIT_PER_TOKEN"], key_func=_limit_key, methods=["POST"]
+)
 def trip_status(number: str):
     """Confirm (with the transporter), mark done, or cancel (with a reason) a trip."""
     insurer_id = tokens.insurer_of_token(_bearer_token() or "")
