@@ -99,8 +99,20 @@ def _claim_statement(now: datetime, lease_until: datetime, limit: int):
     )
 
 
+def _without_waiting_for_disk() -> None:
+    """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk.
+
+    The worker writes only leases and delivery records. Should the database crash before
+    they are on disk, a lease is simply taken again and a delivery repeated (same id):
+    the outbox may repeat, never lose, so two disk flushes per batch are not worth waiting.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+
+
 def claim(limit: int = BATCH_SIZE) -> list:
     """Take up to `limit` due rows for this worker, in one committed transaction."""
+    _without_waiting_for_disk()
     now = clock.utcnow()
     lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     rows = db.session.execute(
@@ -203,6 +215,7 @@ def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tal
             )
             if row.event_type in TRIP_REQUESTS:
                 requested_trips.append(row.trip_id)
+    _without_waiting_for_disk()
     for outcome in (delivered, failed, released):
         if outcome:
             db.session.execute(sa.update(OutboxMessage), outcome)
