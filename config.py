@@ -67,7 +67,7 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 10 minutes"
     API_LIMIT_PER_TOKEN = "120 per minute"  # noqa: S105 - a rate, not a secret
     # How long the worker keeps a claimed outbox row before another worker may take it.
-    OUTBOX_LEASE_SECONDS = 300
+    OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

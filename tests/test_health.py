@@ -148,3 +148,15 @@ def test_static_urls_carry_their_files_version_except_the_pasted_script(app, cli
     assert embed == "/static/embed.js"
     with client.get(css) as response:
         assert response.status_code == 200
+
+
+def test_the_api_without_database_answers_a_json_503(app_without_database):
+    client = app_without_database.test_client()
+    response = client.post(
+        "/api/v1/trajets/T-2026-000001/statut",
+        json={"status": "realise"},
+        headers={"Authorization": "Bearer cart_inconnu"},
+    )
+    assert response.status_code == 503
+    assert response.is_json
+    assert "indisponible" in response.get_json()["error"]

@@ -74,6 +74,9 @@ UNAVAILABLE_PAGE = Path("errors") / "indisponible.html"
 RETRY_AFTER_SECONDS = 5
 
 
+API_UNAVAILABLE = "Service momentanément indisponible. Réessayez dans quelques secondes."
+
+
 @cache
 def _unavailable_html(static_folder: str) -> str:
     return (Path(static_folder) / UNAVAILABLE_PAGE).read_text(encoding="utf-8")
@@ -87,9 +90,13 @@ def database_unavailable(error: SQLAlchemyError) -> Response:
         db.session.rollback()
     except SQLAlchemyError:
         db.session.remove()
-    response = Response(
-        _unavailable_html(current_app.static_folder), status=503, mimetype="text/html"
-    )
+    if request.path.startswith("/api/"):
+        response = jsonify(error=API_UNAVAILABLE)
+        response.status_code = 503
+    else:
+        response = Response(
+            _unavailable_html(current_app.static_folder), status=503, mimetype="text/html"
+        )
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     # Set here: the usual header would look up the insurer in context, in the database.
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY

@@ -1,7 +1,7 @@
 """the trip flow: outbox, trip statuses, insurer delivery channels and API tokens
 
 Revision ID: 0007_trip_flow
-Revises: 0005_embedding
+Revises: 0006_session_security
 Create Date: 2026-11-30 19:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0007_trip_flow"
-down_revision = "0005_embedding"
+down_revision = "0006_session_security"
 branch_labels = None
 depends_on = None
 
