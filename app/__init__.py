@@ -96,6 +96,10 @@ def register_blueprints(app: Flask) -> None:
     # Tokens, not cookies, authenticate the API: no session, so no CSRF to check.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from app import backoffice
+
+    app.register_blueprint(backoffice.bp, url_prefix="/gestion")
+    backoffice.install(app)  # the staff cookie under /gestion, never framed
 
 
 def register_errorhandlers(app: Flask) -> None:

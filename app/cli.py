@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.api.cli import insurer_token_command
+from app.backoffice.cli import staff_cli
 from app.cli_support import fail, insurer_or_fail, open_file_or_fail
 from app.clock import today
 from app.demo import load_demo
@@ -275,3 +276,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(trips_cli)
+    app.cli.add_command(staff_cli)

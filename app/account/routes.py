@@ -184,6 +184,7 @@ def delete():
         else:
             record_event(AuthEventKind.ACCOUNT_DELETED, account)
             end_all_sessions(account)
+            account.member.account_deleted_at = utcnow()
             db.session.delete(account)
             db.session.commit()
             logout_user()

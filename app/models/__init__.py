@@ -28,6 +28,16 @@ from app.models.roster import (
     Offer,
     Quality,
 )
+from app.models.staff import (  # noqa: F401
+    ACCESS_ACTION_LABELS,
+    STAFF_ROLE_LABELS,
+    AccessAction,
+    AccessLogEntry,
+    StaffMember,
+    StaffRecoveryCode,
+    StaffRole,
+    StaffSession,
+)
 from app.models.trips import (
     ADDRESS_KIND_LABELS,
     TRIP_PURPOSE_LABELS,

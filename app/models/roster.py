@@ -125,6 +125,8 @@ class Member(db.Model):
     last_name_key: Mapped[str] = mapped_column(sa.String(100))
     first_name_key: Mapped[str] = mapped_column(sa.String(100))
     birth_date: Mapped[date]
+    # When the member deleted their account: the desk then reads « Supprimé ».
+    account_deleted_at: Mapped[datetime | None]
 
     insurer: Mapped[Insurer] = relationship()
     offers: Mapped[list[Offer]] = relationship(
