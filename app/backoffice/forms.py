@@ -10,7 +10,8 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.auth import rules as account_rules
 from app.auth.forms import EMAIL_LENGTH, REQUIRED, NewPasswordMixin, strip
@@ -81,8 +82,12 @@ class SecondFactorForm(FlaskForm):
 class StatusForm(FlaskForm):
     status = SelectField(
         "Nouveau statut",
-        choices=[(status.value, label) for status, label in REIMBURSEMENT_STATUS_LABELS.items()],
+        choices=[
+            SelectChoice(status.value, label)
+            for status, label in REIMBURSEMENT_STATUS_LABELS.items()
+        ],
         validators=[DataRequired(message=REQUIRED)],
+        validate_choice=False,
     )
     comment = TextAreaField(
         "Commentaire",
@@ -93,6 +98,10 @@ class StatusForm(FlaskForm):
         ],
     )
     submit = SubmitField("Enregistrer le statut")
+
+    def validate_status(self, field):
+        if field.data not in {status.value for status in REIMBURSEMENT_STATUS_LABELS}:
+            raise ValidationError("Choisissez un statut de la liste.")
 
 
 class JournalFilterForm(FlaskForm):

@@ -5,8 +5,11 @@ there: a staff page opens with the staff cookie only, so a member's login means 
 it. The staff cookie is never sent outside /gestion, so it means nothing to member pages.
 """
 
-from flask import Flask, has_request_context, request
+from flask import Flask, Request, has_request_context, request
+from flask.sessions import SecureCookieSession
+from itsdangerous import BadSignature
 
+from app.backoffice.rules import SESSION_MAX
 from app.embedding.session import EmbeddingSessionInterface
 
 STAFF_COOKIE_NAME = "cartable_staff"
@@ -23,6 +26,23 @@ def staff_request() -> bool:
 
 class StaffAwareSessionInterface(EmbeddingSessionInterface):
     """The portal's session interface, with the staff cookie's name and path under /gestion."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """The staff cookie is read for up to 10 hours (the longest staff session), not the
+        members' lifetime; each staff session's own limits are checked on its row."""
+        if not is_staff_path(request.path):
+            return super().open_session(app, request)
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(STAFF_COOKIE_NAME)
+        if not value:
+            return self.session_class()
+        try:
+            data = serializer.loads(value, max_age=int(SESSION_MAX.total_seconds()))
+        except BadSignature:
+            return self.session_class()
+        return self.session_class(data)
 
     def get_cookie_name(self, app: Flask) -> str:
         return STAFF_COOKIE_NAME if staff_request() else super().get_cookie_name(app)
