@@ -764,3 +764,58 @@ def test_access_log_refuses_update_and_delete_on_postgresql(app, desk):
                 db.session.execute(sa.text(statement))
             db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count(AccessLogEntry.id))) == 4
+
+
+def test_member_file_and_lists_run_a_fixed_number_of_queries(app, desk, filed, count_queries):
+    """More trips, requests or documents do not add statements to the pages."""
+    maxime, franck = child_id(app, "Maxime"), child_id(app, "Franck")
+    addresses = add_addresses(app)
+    home, school = addresses["Maison"], addresses["École Jules Ferry"]
+    add_trip(app, SOPHIE, maxime, date(2026, 5, 21), time(8, 30), home, school)
+    agent = desk[StaffRole.AGENT]
+    sophie = member_id(app)
+    paths = (
+        f"/gestion/adherents/{sophie}",
+        "/gestion/adherents?q=martin",
+        "/gestion/remboursements",
+        "/gestion/trajets?jour=2026-05-21",
+    )
+
+    def counts() -> list[int]:
+        found = []
+        for path in paths:
+            with count_queries() as counter:
+                assert agent.get(path).status_code == 200
+            found.append(counter.count)
+        return found
+
+    before = counts()
+    for hour in (9, 10, 11):
+        add_trip(app, SOPHIE, franck, date(2026, 5, 21), time(hour, 0), home, school)
+    with app.app_context():
+        reimbursement = db.session.scalar(sa.select(ReimbursementRequest))
+        db.session.add(
+            ReimbursementRequest(
+                number="R-2026-999999",
+                account_id=reimbursement.account_id,
+                assistance_file_id=reimbursement.assistance_file_id,
+                nature="Taxi",
+                expense_date=date(2026, 5, 1),
+                amount_cents=1000,
+                holder_name="Sophie Martin",
+                iban=reimbursement.iban,
+            )
+        )
+        db.session.commit()
+    assert counts() == before
+
+
+def test_staff_cookie_is_secure_under_https(make_app, app, demo):
+    secure_app = make_app(PUBLIC_URL="https://portail.example", SESSION_COOKIE_SECURE=True)
+    secret, _ = add_staff(app, AGENT, StaffRole.AGENT)
+    client = secure_app.test_client()
+    response = staff_login(client, AGENT, current_code(secret))
+    cookie = next(
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith("cartable_staff=")
+    )
+    assert "Secure" in cookie and "Path=/gestion" in cookie

@@ -191,9 +191,10 @@ def members():
     if len(query) > rules.SEARCH_MAX_LENGTH:
         error, query = rules.SEARCH_TOO_LONG, query[: rules.SEARCH_MAX_LENGTH]
     elif query:
-        results = queries.search_members(query, _scope())
+        # Logged first: a commit after the search would expire every result it loaded.
         services.log(AccessAction.SEARCH, detail=query)
         db.session.commit()
+        results = queries.search_members(query, _scope())
     return render_template(
         "backoffice/members.html",
         query=query,
@@ -420,9 +421,9 @@ TRIP_HEADER = [
 def trips():
     """Every trip of a day within the staff member's insurers."""
     day, error = _day()
-    day_trips = queries.trips_of_day(day, _scope())
     services.log(AccessAction.TRIPS_VIEWED, detail=day.isoformat())
     db.session.commit()
+    day_trips = queries.trips_of_day(day, _scope())
     return render_template(
         "backoffice/trips.html",
         day=day,
@@ -454,9 +455,9 @@ def trips_csv():
     if error:
         flash(error, "error")
         return redirect(url_for(".trips"))
-    day_trips = queries.trips_of_day(day, _scope())
     services.log(AccessAction.TRIPS_EXPORTED, detail=day.isoformat())
     db.session.commit()
+    day_trips = queries.trips_of_day(day, _scope())
     return csv_response(TRIP_HEADER, trip_rows(day_trips), f"trajets-{day.isoformat()}.csv")
 
 
@@ -510,7 +511,7 @@ def journal_csv():
     if form.errors:
         flash("Filtres invalides : corrigez-les avant de télécharger le journal.", "error")
         return redirect(url_for(".journal"))
-    entries = list(queries.access_log(_scope(), limit=None, **filters))
     services.log(AccessAction.LOG_EXPORTED)
     db.session.commit()
+    entries = queries.access_log(_scope(), limit=None, **filters)
     return csv_response(LOG_HEADER, log_rows(entries), "journal-des-acces.csv")

@@ -170,21 +170,25 @@ def _second_factor_ok(staff: StaffMember, code: str) -> bool:
     """A current TOTP code never used before, or an unused recovery code (then spent)."""
     step = rules.accepted_totp_step(staff.totp_secret, code, now(), staff.totp_last_step)
     if step is not None:
-        staff.totp_last_step = step
-        return True
+        # Conditional, so that two logins racing with one code cannot both pass.
+        spent = db.session.execute(
+            sa.update(StaffMember)
+            .where(StaffMember.id == staff.id, StaffMember.totp_last_step < step)
+            .values(totp_last_step=step)
+        )
+        return spent.rowcount == 1
     if not rules.looks_like_recovery_code(code):
         return False
-    recovery = db.session.scalar(
-        sa.select(StaffRecoveryCode).where(
+    spent = db.session.execute(
+        sa.update(StaffRecoveryCode)
+        .where(
             StaffRecoveryCode.staff_id == staff.id,
             StaffRecoveryCode.code_hash == rules.hash_recovery_code(code),
             StaffRecoveryCode.used_at.is_(None),
         )
+        .values(used_at=utcnow())
     )
-    if recovery is None:
-        return False
-    recovery.used_at = utcnow()
-    return True
+    return spent.rowcount == 1
 
 
 def authenticate(email: str, password: str, code: str) -> LoginResult:
