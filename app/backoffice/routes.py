@@ -165,6 +165,7 @@ def second_factor():
     uri = rules.provisioning_uri(staff.totp_secret, staff.email)
     qr = segno.make(uri, error="m")
     svg = qr.svg_inline(scale=4, title="QR code à scanner", dark="#000", light="#fff")
+    svg = svg.replace("<svg ", '<svg role="img" aria-label="QR code à scanner" ', 1)
     return render_template(
         "backoffice/second_factor.html",
         form=form,
