@@ -35,7 +35,7 @@ from app.backoffice.forms import (
 )
 from app.clock import PARIS, today
 from app.embedding.context import SESSION_KEY
-from app.extensions import db, limit_posts
+from app.extensions import db, limiter
 from app.models import AccessAction, ReimbursementStatus, StaffMember
 from app.reimbursements import rules as reimbursement_rules
 from app.reimbursements import services as reimbursement_services
@@ -114,7 +114,7 @@ def index():
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
-@limit_posts("30 per 10 minutes")
+@limiter.limit("30 per 10 minutes", methods=["POST"])
 def login():
     """E-mail, password and the second factor's code, in one form."""
     if g.staff_session is not None:
