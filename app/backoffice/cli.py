@@ -1,7 +1,5 @@
 """`flask --app wsgi staff add|list|disable|invite`: the desk's accounts."""
 
-import smtplib
-
 import click
 import sqlalchemy as sa
 from flask import current_app
@@ -17,13 +15,9 @@ staff_cli = AppGroup("staff", help="Comptes du personnel de l'assistance (/gesti
 
 
 def _invite(staff: StaffMember, done: str) -> None:
-    """E-mail the invitation, then commit; an e-mail that cannot leave changes nothing."""
-    try:
-        with current_app.test_request_context():
-            services.send_invitation(staff)
-    except (smtplib.SMTPException, OSError) as error:
-        db.session.rollback()
-        fail(f"L'invitation n'a pas pu être envoyée ({error}) : rien n'a été enregistré.")
+    """Queue the invitation e-mail (the outbox) with the staff row, then commit."""
+    with current_app.test_request_context():
+        services.send_invitation(staff)
     db.session.commit()
     click.echo(f"{done} Invitation envoyée à {staff.email} (lien valable 48 heures).")
 

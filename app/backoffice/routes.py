@@ -2,7 +2,6 @@
 
 import csv
 import io
-import smtplib
 from collections.abc import Callable, Iterable
 from datetime import UTC, date
 from functools import wraps
@@ -235,13 +234,8 @@ def resend_confirmation(member_id: int):
     from app.auth.services import send_confirmation
 
     services.log(AccessAction.CONFIRMATION_RESENT, member=holder, detail=account.email)
-    try:
-        send_confirmation(account)  # commits the new link's counter and the log row
-    except (smtplib.SMTPException, OSError):
-        current_app.logger.exception("confirmation for member %s not sent", holder.id)
-        flash("L'e-mail n'a pas pu être envoyé. Réessayez dans quelques instants.", "error")
-    else:
-        flash(f"L'e-mail de confirmation a été renvoyé à {account.email}.", "success")
+    send_confirmation(account)  # queues the e-mail and commits it with the log row
+    flash(f"L'e-mail de confirmation a été renvoyé à {account.email}.", "success")
     return redirect(url_for(".member", member_id=member_id))
 
 
@@ -336,17 +330,12 @@ def request_page(number: str):
             member=holder,
             detail=f"{reimbursement.number} : {new_status.label}",
         )
-        change = reimbursement_services.set_status(reimbursement, new_status, form.comment.data)
-        try:
-            reimbursement_services.send_status_change(reimbursement.account, reimbursement, change)
-        except (smtplib.SMTPException, OSError):
-            current_app.logger.exception("status e-mail of %s not sent", reimbursement.number)
-            flash("Statut enregistré, mais l'e-mail à l'adhérent n'a pas pu être envoyé.", "error")
-        else:
-            flash(
-                f"Statut « {new_status.label} » enregistré ; l'adhérent a été prévenu par e-mail.",
-                "success",
-            )
+        # Queues the member's e-mail with the change (the outbox), as the CLI does.
+        reimbursement_services.set_status(reimbursement, new_status, form.comment.data)
+        flash(
+            f"Statut « {new_status.label} » enregistré ; l'adhérent sera prévenu par e-mail.",
+            "success",
+        )
         return redirect(url_for(".request_page", number=reimbursement.number))
     if request.method == "GET":
         services.log(AccessAction.REQUEST_VIEWED, member=holder, detail=reimbursement.number)

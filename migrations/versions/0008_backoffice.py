@@ -1,7 +1,7 @@
 """the support desk: staff accounts, second factor, sessions, insert-only access log
 
 Revision ID: 0008_backoffice
-Revises: 0005_embedding
+Revises: 0007_trip_flow
 Create Date: 2026-11-30 19:10:02.275344
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0008_backoffice"
-down_revision = "0005_embedding"
+down_revision = "0007_trip_flow"
 branch_labels = None
 depends_on = None
 
