@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import (
     AccessAction,
     AccessLogEntry,
+    Account,
     Insurer,
     Member,
     ReimbursementRequest,
@@ -25,7 +26,9 @@ from app.models import (
     StaffRecoveryCode,
     StaffRole,
     StaffSession,
+    Trip,
     TripPurpose,
+    TripStatus,
     UserSession,
 )
 from tests.conftest import DEFAULT_PASSWORD, csrf_token, submit
@@ -658,7 +661,7 @@ def test_trips_of_the_day_and_csv_with_formulas_neutralised(app, desk, auth):
     )
     agent = desk[StaffRole.AGENT]
     page = agent.get("/gestion/trajets?jour=2026-05-21").get_data(as_text=True)
-    assert "Maxime MARTIN" in page and "08:30" in page and "Réservé" in page
+    assert "Maxime MARTIN" in page and "08:30" in page and "Demandé" in page
     assert "Aucun trajet" in agent.get("/gestion/trajets?jour=2026-05-22").get_data(as_text=True)
     assert "Aucun trajet" in desk["outsider"].get("/gestion/trajets?jour=2026-05-21").get_data(
         as_text=True
@@ -819,3 +822,30 @@ def test_staff_cookie_is_secure_under_https(make_app, app, demo):
         c for c in response.headers.getlist("Set-Cookie") if c.startswith("cartable_staff=")
     )
     assert "Secure" in cookie and "Path=/gestion" in cookie
+
+
+def test_the_desk_sees_the_trip_status_and_transporter_from_the_assistance(app, auth, desk):
+    auth.create_account()
+    addresses = add_addresses(app)
+    trip_id = add_trip(
+        app,
+        SOPHIE,
+        child_id(app, "Maxime"),
+        date(2026, 5, 21),
+        time(8, 30),
+        addresses["Maison"],
+        addresses["École Jules Ferry"],
+        TripPurpose.SCHOOL,
+    )
+    with app.app_context():
+        trip = db.session.get(Trip, trip_id)
+        trip.status = TripStatus.CONFIRMED
+        trip.transporter_name = "Taxi Bellecour"
+        trip.transporter_phone = "04 78 00 00 00"
+        holder_id = db.session.get(Account, trip.account_id).member_id
+        db.session.commit()
+    agent = desk[StaffRole.AGENT]
+    day = agent.get("/gestion/trajets?jour=2026-05-21").get_data(as_text=True)
+    assert "Confirmé (Taxi Bellecour, 04 78 00 00 00)" in day
+    page = agent.get(f"/gestion/adherents/{holder_id}").get_data(as_text=True)
+    assert "Confirmé (Taxi Bellecour, 04 78 00 00 00)" in page

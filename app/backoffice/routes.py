@@ -220,6 +220,7 @@ def member(member_id: int):
         file=file,
         state=queries.account_state(file.account, holder),
         today=today(),
+        trip_status=trip_status,
     )
 
 
@@ -377,7 +378,12 @@ def _day() -> tuple[date, str | None]:
 
 
 def trip_status(trip) -> str:
-    return "Annulé" if trip.cancelled_at is not None else "Réservé"
+    """The status as parents see it, with the transporter or the assistance's reason."""
+    if trip.transporter_name:
+        return f"{trip.status.label} ({trip.transporter_name}, {trip.transporter_phone})"
+    if trip.status_reason:
+        return f"{trip.status.label} : {trip.status_reason}"
+    return trip.status.label
 
 
 def trip_rows(day_trips) -> Iterable[list[str]]:
