@@ -22,10 +22,10 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
+# The worker sends e-mails and trip events beside the portal, and stops with it.
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) setup
-	# The worker sends e-mails and trip events beside the portal, and stops with it.
 	$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python wsgi.py
 
