@@ -15,11 +15,21 @@ from app.auth import rules
 from app.auth.passwords import hash_password
 from app.clock import PARIS, today, utcnow
 from app.extensions import db
-from app.models import Account, Address, AddressKind, Member, Offer, Trip, TripPurpose
+from app.models import (
+    Account,
+    Address,
+    AddressKind,
+    Member,
+    Offer,
+    StaffRole,
+    Trip,
+    TripPurpose,
+)
 from app.roster import RosterImportError, import_people
 from app.roster.insurers import create_insurer
 from app.roster.people import is_spelling_correction
 from tests.conftest import DEFAULT_PASSWORD, submit
+from tests.test_backoffice import add_staff, current_code, staff_login
 
 TODAY = date(2026, 3, 15)
 PEOPLE_HEADER = "numero_adherent;qualite;nom;prenom;date_naissance;offre_debut;offre_fin"
@@ -368,6 +378,7 @@ def test_a_person_ended_by_the_feed_cannot_log_in_and_keeps_their_trips(app, tim
         import_people(db.session, insurer, people(*family(20), sophie_line, MAXIME), today=TODAY)
         sophie = db.session.scalar(sa.select(Member).where(Member.first_name == "Sophie"))
         maxime = db.session.scalar(sa.select(Member).where(Member.first_name == "Maxime"))
+        sophie_id = sophie.id
         account = Account(
             member_id=sophie.id,
             email="sophie.martin@example.fr",
@@ -421,6 +432,14 @@ def test_a_person_ended_by_the_feed_cannot_log_in_and_keeps_their_trips(app, tim
             .join(Account, Account.id == Trip.account_id)
         ).all()
     assert kept == [(date(2026, 3, 20), "Maxime", "sophie.martin@example.fr")]
+
+    # The desk still reads the ended member's file, with the trip booked before the feed.
+    secret, _ = add_staff(app, "admin@assistance.fr", StaffRole.ADMIN, insurers=())
+    desk = app.test_client()
+    assert staff_login(desk, "admin@assistance.fr", current_code(secret)).status_code == 302
+    page = desk.get(f"/gestion/adherents/{sophie_id}").get_data(as_text=True)
+    assert "MARTIN" in page and "Sophie" in page
+    assert "20/03/2026" in page and "Maxime" in page
 
 
 # --- The command line: bad input, errors, options ------------------------------------------
