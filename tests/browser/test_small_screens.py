@@ -10,11 +10,14 @@ from calendar import monthrange
 from datetime import date, time, timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask import url_for
 from playwright.sync_api import expect
 
 from app import clock
+from app.extensions import db
 from app.faq import content
+from app.models import Account
 from app.trips.french import long_day
 from tests.conftest import DEFAULT_PASSWORD
 from tests.reimbursement_samples import jpeg_bytes, pdf_bytes
@@ -64,9 +67,15 @@ def samples(app, client, auth, faq) -> dict:
         "day_text": day.isoformat(),
         "number": request.number,
         "document_id": request.documents[0].id,
+        "member_id": sophie_member_id(app),  # /gestion: its login page for a member
         "slug": "supprimer-une-adresse",
         "token": "jeton-perime",
     }
+
+
+def sophie_member_id(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(Account.member_id).where(Account.email == SOPHIE))
 
 
 def log_in(page, live_server) -> None:
