@@ -16,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -39,7 +38,6 @@ from app.models import AccessAction, ReimbursementStatus, StaffMember
 from app.reimbursements import rules as reimbursement_rules
 from app.reimbursements import services as reimbursement_services
 from app.reimbursements import storage
-from app.reimbursements.routes import INLINE_MEDIA_TYPES
 
 # Reachable without a staff session: the login and the invitation's steps.
 OPEN_ENDPOINTS = frozenset(
@@ -52,7 +50,6 @@ OPEN_ENDPOINTS = frozenset(
 SESSION_ENDED = "Votre session a expiré ou vous n'êtes pas connecté. Connectez-vous pour continuer."
 UNKNOWN_STATUS = "Statut inconnu : la liste montre toutes les demandes."
 BAD_DAY = "Date invalide : utilisez le format AAAA-MM-JJ, par exemple 2026-05-21."
-DOCUMENT_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'none'"
 CSV_SEPARATOR = ";"
 
 
@@ -265,19 +262,7 @@ def _serve(document, holder, download: bool):
     detail = f"{document.request.number} : {document.original_name}"
     services.log(AccessAction.DOCUMENT_OPENED, member=holder, detail=detail)
     db.session.commit()
-    inline = not download and document.media_type in INLINE_MEDIA_TYPES
-    response = send_file(
-        io.BytesIO(data),
-        mimetype=document.media_type,
-        as_attachment=not inline,
-        download_name=document.original_name,
-        conditional=False,
-        etag=False,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "no-store, private"
-    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
-    return response
+    return storage.document_response(document, data, view=not download, frame_ancestors="'none'")
 
 
 @bp.get("/adherents/<int:member_id>/justificatifs/<int:document_id>")

@@ -1,6 +1,5 @@
 """« Mes remboursements »: list, new request, detail, completion, documents."""
 
-import io
 from datetime import UTC
 
 from flask import (
@@ -10,7 +9,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import login_required
@@ -23,11 +21,9 @@ from app.reimbursements.forms import CompletionForm, ReimbursementForm
 from app.security import accepts_uploads, frame_ancestors
 
 # Only types a browser shows safely are opened in the page; anything else is downloaded.
-INLINE_MEDIA_TYPES = frozenset(rules.ACCEPTED_MEDIA_TYPES)
 RECEIVED = (
     "Votre demande {number} est enregistrée. Un accusé de réception vous est envoyé à {email}."
 )
-DOCUMENT_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors {}"
 
 
 def _local(stored):
@@ -131,20 +127,9 @@ def _serve(number: str, document_id: int, action: DocumentAction):
         current_app.logger.error("stored document %s is missing", document.stored_name)
         abort(404)
     services.record_access(account, document, action, client_ip())
-    inline = action is DocumentAction.VIEW and document.media_type in INLINE_MEDIA_TYPES
-    response = send_file(
-        io.BytesIO(data),
-        mimetype=document.media_type,
-        as_attachment=not inline,
-        download_name=document.original_name,
-        conditional=False,
-        etag=False,
-        max_age=0,
+    return storage.document_response(
+        document, data, view=action is DocumentAction.VIEW, frame_ancestors=frame_ancestors()
     )
-    response.headers["Cache-Control"] = "no-store, private"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = DOCUMENT_CSP.format(frame_ancestors())
-    return response
 
 
 @bp.get("/<number>/justificatifs/<int:document_id>")

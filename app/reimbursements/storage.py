@@ -6,6 +6,7 @@ fails, what was written is removed, so a failed request leaves nothing behind.
 """
 
 import hashlib
+import io
 import logging
 import os
 import secrets
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Response, current_app, send_file
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
@@ -157,3 +158,28 @@ def register_cleanup() -> None:
     sa.event.listen(db.session, "before_flush", _collect_files_of_deleted_accounts)
     sa.event.listen(db.session, "after_commit", _remove_after_commit)
     sa.event.listen(db.session, "after_soft_rollback", _forget_after_rollback)
+
+
+# A stored document is shown on its own: no script, its image or PDF only, never cached.
+DOCUMENT_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors {}"
+INLINE_MEDIA_TYPES = frozenset(rules.ACCEPTED_MEDIA_TYPES)
+
+
+def document_response(
+    document: Document, data: bytes, *, view: bool, frame_ancestors: str
+) -> Response:
+    """A document's bytes: shown in the browser when viewed and displayable, else a download."""
+    inline = view and document.media_type in INLINE_MEDIA_TYPES
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=document.media_type,
+        as_attachment=not inline,
+        download_name=document.original_name,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store, private"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = DOCUMENT_CSP.format(frame_ancestors)
+    return response
