@@ -8,18 +8,16 @@ missing; `.ci/run` installs them.
 import json
 import shutil
 import time
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from app.clock import now
 from app.extensions import db
 from app.models import Account, Address, AddressKind, Member, Trip
-from app.trips import rules
 from deploy.drilling.client import Browser
 from deploy.drilling.stack import Nginx, Redis, WebProcess, app_environment, free_port
 from tests.conftest import DEFAULT_PASSWORD
+from tests.test_trips import bookable_day
 
 SOPHIE = "sophie.martin@example.fr"
 STANDBY = "Service momentanément indisponible"
@@ -223,22 +221,13 @@ def test_without_redis_logins_work_and_the_limit_counts_in_the_process(
         process.stop()
 
 
-def _bookable_day():
-    today = now()
-    for offset in range(3, 20):
-        day = today.date() + timedelta(days=offset)
-        if day.weekday() < 5 and rules.public_holiday(day) is None:
-            return day
-    raise AssertionError("no weekday to book")
-
-
 def test_a_change_through_one_process_shows_at_once_on_the_other(
     app, one_and_two, sophie, processes
 ):
     first, second = one_and_two
     first.log_in(SOPHIE, DEFAULT_PASSWORD)
     second.log_in(SOPHIE, DEFAULT_PASSWORD)
-    day = _bookable_day()
+    day = bookable_day()
     path = f"/trajets/{day.isoformat()}"
     # Both processes render the day, and its calendar, before the change.
     for browser in (first, second):

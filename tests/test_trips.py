@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
+from app import clock
 from app.clock import PARIS
 from app.extensions import db
 from app.models import Account, Address, AddressKind, Member, Quality, Trip, TripPurpose
@@ -81,6 +82,15 @@ def add_addresses(app, email=SOPHIE) -> dict[str, int]:
             ids[label] = address.id
         db.session.commit()
         return ids
+
+
+def bookable_day(days_ahead: int = 3) -> date:
+    """The first weekday at least `days_ahead` days from today (Paris) that is no public
+    holiday: a day tests can book whatever the date they run on."""
+    day = clock.today() + timedelta(days=days_ahead)
+    while day.weekday() >= 5 or rules.public_holiday(day) is not None:
+        day += timedelta(days=1)
+    return day
 
 
 def add_trip(app, email, child, day, hour, origin, destination, purpose=TripPurpose.SCHOOL):

@@ -12,7 +12,6 @@ import html
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,7 +27,7 @@ from app.extensions import db
 from app.faq import content
 from app.models import Insurer
 from app.trips.french import long_day
-from app.trips.rules import public_holiday
+from tests.test_trips import bookable_day
 
 pytestmark = pytest.mark.browser
 
@@ -143,14 +142,6 @@ def expect_fitted(page, frame) -> None:
     assert frame.evaluate(
         "() => document.documentElement.scrollHeight <= window.innerHeight + 1"
     ), "the frame scrolls inside the insurer's page"
-
-
-def bookable_day():
-    """A day the demo's guarantees cover, at least 3 days ahead, neither Sunday nor holiday."""
-    day = today() + timedelta(days=3)
-    while day.weekday() == 6 or public_holiday(day):
-        day += timedelta(days=1)
-    return day
 
 
 # --- The journey ------------------------------------------------------------------------------

@@ -7,14 +7,13 @@ be wider than the screen: `document.documentElement.scrollWidth` at most 320.
 """
 
 from calendar import monthrange
-from datetime import date, time, timedelta
+from datetime import date, time
 
 import pytest
 import sqlalchemy as sa
 from flask import url_for
 from playwright.sync_api import expect
 
-from app import clock
 from app.extensions import db
 from app.faq import content
 from app.models import Account
@@ -22,7 +21,7 @@ from app.trips.french import long_day
 from tests.conftest import DEFAULT_PASSWORD
 from tests.reimbursement_samples import jpeg_bytes, pdf_bytes
 from tests.test_reimbursements import only_request, send_request, upload
-from tests.test_trips import SOPHIE, add_addresses, add_trip, child_id
+from tests.test_trips import SOPHIE, add_addresses, add_trip, bookable_day, child_id
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +40,7 @@ def samples(app, client, auth, faq) -> dict:
     that fill every route's arguments."""
     auth.sophie()
     addresses = add_addresses(app)
-    day = clock.today() + timedelta(days=5)
+    day = bookable_day(5)
     trip_id = add_trip(
         app,
         SOPHIE,
