@@ -1,12 +1,15 @@
 """The events a trip sends to its insurer's assistance: `trajet.demande`, `trajet.modifie`,
 `trajet.annule`. Each is an outbox row written with the change; the worker delivers it.
 
-The body carries everything a transporter needs, read in one query when the event is
-written, so that a later change of an address or of the account does not rewrite what was
-already said.
+The body carries everything a transporter needs, taken when the event is written, so that
+a later change of an address or of the account does not rewrite what was already said. A
+booking builds it from what its page already read (the choices of « Ajouter un trajet »
+carry the details); a change or a cancellation reads it in one query.
 """
 
 import json
+from datetime import date, datetime, time
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -27,11 +30,54 @@ GUARANTEE_OF_PURPOSE = {
     TripPurpose.EXAM: GUARANTEE_LABELS[GuaranteeKind.EXAM],
 }
 
+
+class Place(NamedTuple):
+    """An address as the transporter reads it."""
+
+    label: str
+    street: str
+    complement: str | None
+    postal_code: str
+    city: str
+
+
+class Person(NamedTuple):
+    first_name: str
+    last_name: str
+
+
+class Family(NamedTuple):
+    """The parent who books, and the insurer's file the trip is charged to."""
+
+    insurer_id: int
+    insurer_slug: str
+    member_number: str
+    first_name: str
+    last_name: str
+    phone: str
+    email: str
+
+
+class TripContent(NamedTuple):
+    """Everything an event says of a trip, taken when the event is written."""
+
+    trip_id: int
+    created_at: datetime
+    day: date
+    hour: time
+    purpose: TripPurpose
+    family: Family
+    child: Person
+    child_birth_date: date
+    origin: Place
+    destination: Place
+
+
 _CHILD, _PARENT = aliased(Member), aliased(Member)
 _ORIGIN, _DESTINATION = aliased(Address), aliased(Address)
 
 
-def _address_columns(address) -> list:
+def _place_columns(address) -> list:
     return [address.label, address.street, address.complement, address.postal_code, address.city]
 
 
@@ -52,8 +98,8 @@ _CONTENT = (
         _CHILD.first_name,
         _CHILD.last_name,
         _CHILD.birth_date,
-        *_address_columns(_ORIGIN),
-        *_address_columns(_DESTINATION),
+        *_place_columns(_ORIGIN),
+        *_place_columns(_DESTINATION),
     )
     .join(_CHILD, Trip.child_id == _CHILD.id)
     .join(_ORIGIN, Trip.from_address_id == _ORIGIN.id)
@@ -65,43 +111,53 @@ _CONTENT = (
 )
 
 
-def _place(label, street, complement, postal_code, city) -> dict:
+def read_content(trip_id: int) -> TripContent:
+    """A stored trip's content, in one query (a change or a cancellation)."""
+    row = db.session.connection().execute(_CONTENT, {"trip_id": trip_id}).one()
+    return TripContent(
+        *row[:5],
+        family=Family(*row[5:12]),
+        child=Person(*row[12:14]),
+        child_birth_date=row[14],
+        origin=Place(*row[15:20]),
+        destination=Place(*row[20:25]),
+    )
+
+
+def _place(place: Place) -> dict:
     return {
-        "label": label,
-        "line1": street,
-        "line2": complement or "",
-        "postcode": postal_code,
-        "city": city,
+        "label": place.label,
+        "line1": place.street,
+        "line2": place.complement or "",
+        "postcode": place.postal_code,
+        "city": place.city,
     }
 
 
-def queue_trip_event(trip_id: int, event_type: str) -> None:
-    """Add the trip's event to the outbox (the caller commits); the trip must be flushed."""
-    row = db.session.connection().execute(_CONTENT, {"trip_id": trip_id}).one()
-    (trip_id, created_at, day, hour, purpose, insurer_id, insurer_slug) = row[:7]
-    member_number, parent_first, parent_last, phone, email = row[7:12]
-    child_first, child_last, child_born = row[12:15]
-    number = trip_number(trip_id, created_at)
+def queue_trip_event(content: TripContent, event_type: str) -> None:
+    """Add the trip's event to the outbox (the caller commits): one statement, the row."""
+    family = content.family
+    number = trip_number(content.trip_id, content.created_at)
     data = {
         "trip": number,
-        "insurer": insurer_slug,
-        "member_number": member_number,
-        "guarantee": GUARANTEE_OF_PURPOSE[purpose],
-        "motive": purpose.label,
-        "date": day.isoformat(),
-        "time": hour.strftime("%H:%M"),
+        "insurer": family.insurer_slug,
+        "member_number": family.member_number,
+        "guarantee": GUARANTEE_OF_PURPOSE[content.purpose],
+        "motive": content.purpose.label,
+        "date": content.day.isoformat(),
+        "time": content.hour.strftime("%H:%M"),
         "child": {
-            "first_name": child_first,
-            "last_name": child_last,
-            "birth_date": child_born.isoformat(),
+            "first_name": content.child.first_name,
+            "last_name": content.child.last_name,
+            "birth_date": content.child_birth_date.isoformat(),
         },
-        "from": _place(*row[15:20]),
-        "to": _place(*row[20:25]),
+        "from": _place(content.origin),
+        "to": _place(content.destination),
         "parent": {
-            "first_name": parent_first,
-            "last_name": parent_last,
-            "phone": phone,
-            "email": email,
+            "first_name": family.first_name,
+            "last_name": family.last_name,
+            "phone": family.phone,
+            "email": family.email,
         },
     }
     if event_type == CANCELLED:
@@ -116,8 +172,8 @@ def queue_trip_event(trip_id: int, event_type: str) -> None:
     outbox.add_event(
         message_id,
         event_type,
-        insurer_id,
-        trip_id,
+        family.insurer_id,
+        content.trip_id,
         json.dumps(body, ensure_ascii=False),
-        summary=f"{event_type} {number} pour {insurer_slug}",
+        summary=f"{event_type} {number} pour {family.insurer_slug}",
     )

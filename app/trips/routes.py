@@ -146,10 +146,31 @@ def _show_problems(form: TripForm, problems: dict[str, str]) -> None:
 
 
 def _describe(trip: Trip | services.DayTrip) -> str:
+    return _sentence(
+        trip.child.first_name,
+        trip.trip_date,
+        trip.trip_time,
+        trip.from_address.label,
+        trip.to_address.label,
+    )
+
+
+def _describe_booking(booking: rules.Booking, choices: services.Choices) -> str:
+    """A trip just saved, told from the form's choices: nothing read back."""
+    child = next(child for child in choices.children if child.id == booking.child_id)
+    labels = {address.id: address.label for address in choices.addresses}
+    return _sentence(
+        child.first_name,
+        booking.day,
+        booking.hour,
+        labels[booking.from_address_id],
+        labels[booking.to_address_id],
+    )
+
+
+def _sentence(child: str, day: date, hour: time, origin: str, destination: str) -> str:
     return (
-        f"{trip.child.first_name}, {long_day(trip.trip_date)} à "
-        f"{rules.format_hour(trip.trip_time)}, de « {trip.from_address.label} » "
-        f"à « {trip.to_address.label} »"
+        f"{child}, {long_day(day)} à {rules.format_hour(hour)}, de « {origin} » à « {destination} »"
     )
 
 
@@ -161,8 +182,7 @@ class DayPage(NamedTuple):
     trips: list[services.DayTrip]
     locked: set[int]  # ids of the trips sent to the transporter
     help: OutsideHelp | None
-    children: list[services.Child]
-    addresses: list[services.AddressChoice]
+    choices: services.Choices | None  # None when the day cannot be booked
     first_hour: time | None  # the first bookable hour when the 48 h delay took earlier ones
     form: TripForm | None
 
@@ -177,14 +197,14 @@ def _day_page(day: date, now: datetime) -> DayPage:
     if not status.selectable:
         stuck = status.state is rules.DayState.OUTSIDE_GUARANTEE
         help = _outside_help(day.year, day.month, now, covers) if stuck else None
-        return DayPage(day, status, trips, locked, help, [], [], None, None)
-    children, addresses = services.booking_choices(account.member, account)
+        return DayPage(day, status, trips, locked, help, None, None, None)
+    choices = services.booking_choices(account.member, account)
     bookable = rules.bookable_hours(now, day)
     # Hours less than 48 h ahead stay listed, disabled: they are the first ones of the list.
     too_soon = rules.HOURS[: len(rules.HOURS) - len(bookable)]
-    form = TripForm(children=children, addresses=addresses, disabled_hours=too_soon)
+    form = TripForm(children=choices.children, addresses=choices.addresses, disabled_hours=too_soon)
     first_hour = bookable[0] if bookable and too_soon else None
-    return DayPage(day, status, trips, locked, None, children, addresses, first_hour, form)
+    return DayPage(day, status, trips, locked, None, choices, first_hour, form)
 
 
 def _book(page: DayPage, now: datetime):
@@ -200,16 +220,16 @@ def _book(page: DayPage, now: datetime):
             flash(f"Ce trajet est déjà enregistré : {_describe(trip)}.", "info")
             return redirect(anchor.format(trip.id))
     covers = services.covers_of(account.member)
-    problems = _booking_problems(booking, now, covers, page.children, page.addresses)
+    problems = _booking_problems(booking, now, covers, page.choices)
     if not problems:
-        saved = services.create_trip(account, booking)
+        saved = services.create_trip(account, booking, page.choices)
         if saved is not None:
-            if saved.created:
-                flash(f"Trajet ajouté : {_describe(saved.trip)}.", "success")
+            if saved.existing is None:
+                flash(f"Trajet ajouté : {_describe_booking(booking, page.choices)}.", "success")
             else:
-                flash(f"Ce trajet est déjà enregistré : {_describe(saved.trip)}.", "info")
-            return redirect(anchor.format(saved.trip.id))
-        names = {child.id: child.first_name for child in page.children}
+                flash(f"Ce trajet est déjà enregistré : {_describe(saved.existing)}.", "info")
+            return redirect(anchor.format(saved.trip_id))
+        names = {child.id: child.first_name for child in page.choices.children}
         problems = {"hour": RACE_MESSAGE.format(child=names[booking.child_id])}
     _show_problems(page.form, problems)
     return None
@@ -308,17 +328,17 @@ def calendar_file(trip_id: int):
     }
 
 
-def _booking_problems(booking, now, covers, children, addresses, except_trip=None) -> dict:
+def _booking_problems(booking, now, covers, choices, except_trip=None) -> dict:
     """The booking's problems against the account's children, addresses and busy slots."""
-    child_ids = [child.id for child in children]
+    child_ids = [child.id for child in choices.children]
     return rules.booking_problems(
         booking,
         now=now,
         covers=covers,
         child_ids=child_ids,
-        address_ids={address.id for address in addresses},
+        address_ids={address.id for address in choices.addresses},
         busy=services.busy_slots(child_ids, booking.day, except_trip=except_trip),
-        child_names={child.id: child.first_name for child in children},
+        child_names={child.id: child.first_name for child in choices.children},
     )
 
 
@@ -353,8 +373,8 @@ def edit(trip_id: int):
     if refused:
         return refused
     member = account.member
-    children, addresses = services.booking_choices(member, account)
-    form = EditTripForm(children=children, addresses=addresses)
+    choices = services.booking_choices(member, account)
+    form = EditTripForm(children=choices.children, addresses=choices.addresses)
     if request.method == "GET":
         form.child.data = str(trip.child_id)
         form.day.data = trip.trip_date.isoformat()
@@ -365,14 +385,13 @@ def edit(trip_id: int):
     elif form.validate_on_submit():
         booking = _booking(form, rules.parse_typed_day(form.day.data))
         problems = _booking_problems(
-            booking, clock.now(), services.covers_of(member), children, addresses, trip
+            booking, clock.now(), services.covers_of(member), choices, trip
         )
         if not problems:
-            if services.update_trip(trip, booking):
-                trip = services.trip_or_404(account, trip_id)
-                flash(f"Trajet modifié : {_describe(trip)}.", "success")
-                return redirect(url_for("trips.trip", trip_id=trip.id))
-            names = {child.id: child.first_name for child in children}
+            if services.update_trip(trip, booking, choices):
+                flash(f"Trajet modifié : {_describe_booking(booking, choices)}.", "success")
+                return redirect(url_for("trips.trip", trip_id=trip_id))
+            names = {child.id: child.first_name for child in choices.children}
             problems = {"hour": RACE_MESSAGE.format(child=names[booking.child_id])}
         _show_problems(form, problems)
     return render_template("trips/edit.html", form=form, trip=trip)

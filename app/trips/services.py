@@ -42,17 +42,30 @@ _COVERS = (
     )
     .order_by(Guarantee.starts_on)
 )
-# The children of the family and the account's current addresses, in one round trip: the
-# two lists « Ajouter un trajet » offers. `part` tells them apart; children come first, by
-# age, then addresses by label.
+# The children of the family, the account's current addresses and the parent, in one
+# round trip: the two lists « Ajouter un trajet » offers, and the details a booking's event
+# carries (app/trips/events.py), so that booking reads nothing more. `part` tells the rows
+# apart; children come first, by age, then addresses by label, then the parent. The last
+# four columns hold each part's details (see `booking_choices`).
+_TEXT = sa.String()
+
+
+def _nothing(type_=_TEXT):
+    return sa.cast(sa.null(), type_)
+
+
 _CHILDREN_AND_ADDRESSES = sa.union_all(
     sa.select(
         sa.literal_column("0", sa.Integer).label("part"),
         Member.id.label("id"),
         Member.first_name.label("label"),
-        sa.cast(sa.null(), Address.kind.type).label("kind"),
+        _nothing(Address.kind.type).label("kind"),
         Member.birth_date.label("born"),
         Member.first_name.label("sort_key"),
+        Member.last_name.label("detail1"),
+        _nothing().label("detail2"),
+        _nothing().label("detail3"),
+        _nothing().label("detail4"),
     ).where(
         Member.insurer_id == _FAMILY["insurer_id"],
         Member.member_number == _FAMILY["number"],
@@ -63,9 +76,28 @@ _CHILDREN_AND_ADDRESSES = sa.union_all(
         Address.id,
         Address.label,
         Address.kind,
-        sa.cast(sa.null(), sa.Date),
+        _nothing(sa.Date()),
         Address.label_key,
+        Address.street,
+        Address.complement,
+        Address.postal_code,
+        Address.city,
     ).where(Address.account_id == sa.bindparam("account_id"), Address.archived_at.is_(None)),
+    sa.select(
+        sa.literal_column("2", sa.Integer),
+        Account.id,
+        Member.first_name,
+        _nothing(Address.kind.type),
+        _nothing(sa.Date()),
+        Member.first_name,
+        Member.last_name,
+        Account.phone,
+        Account.email,
+        Insurer.slug,
+    )
+    .join(Member, Account.member_id == Member.id)
+    .join(Insurer, Member.insurer_id == Insurer.id)
+    .where(Account.id == sa.bindparam("account_id")),
 ).order_by("part", "born", "sort_key", "id")
 _TRIP_COUNTS = (
     sa.select(Trip.trip_date, sa.func.count())
@@ -100,27 +132,67 @@ class Child(NamedTuple):
     first_name: str
 
 
+class ChildChoice(NamedTuple):
+    """A child the form offers, with what a booking's event says of them."""
+
+    id: int
+    first_name: str
+    last_name: str
+    birth_date: date
+
+
 class AddressChoice(NamedTuple):
     id: int
     label: str
     kind: AddressKind
+    place: events.Place
 
 
-def booking_choices(
-    member: Member | MemberRef, account: Account | SignedIn
-) -> tuple[list[Child], list[AddressChoice]]:
-    """The children of the member's contract (the only people a trip can be booked for) and
-    the account's current addresses (archived ones only live on in past trips)."""
+class Choices(NamedTuple):
+    """What « Ajouter un trajet » and « Modifier » offer, and who books."""
+
+    children: list[ChildChoice]
+    addresses: list[AddressChoice]
+    family: events.Family
+
+
+def booking_choices(member: Member | MemberRef, account: Account | SignedIn) -> Choices:
+    """The children of the member's contract (the only people a trip can be booked for),
+    the account's current addresses (archived ones only live on in past trips) and the
+    parent's details, in one query."""
     rows = db.session.connection().execute(
         _CHILDREN_AND_ADDRESSES, {**_family(member), "account_id": account.id}
     )
-    children, addresses = [], []
-    for part, row_id, label, kind, _, _ in rows:
+    children, addresses, family = [], [], None
+    for part, row_id, label, kind, born, _, *details in rows:
         if part == 0:
-            children.append(Child(row_id, label))
+            children.append(ChildChoice(row_id, label, details[0], born))
+        elif part == 1:
+            addresses.append(AddressChoice(row_id, label, kind, events.Place(label, *details)))
         else:
-            addresses.append(AddressChoice(row_id, label, kind))
-    return children, addresses
+            last_name, phone, email, slug = details
+            family = events.Family(
+                member.insurer_id, slug, member.member_number, label, last_name, phone, email
+            )
+    return Choices(children, addresses, family)
+
+
+def booked_content(trip: Trip, choices: Choices) -> events.TripContent:
+    """A trip just booked or changed, described from its page's choices (no query)."""
+    child = next(child for child in choices.children if child.id == trip.child_id)
+    places = {address.id: address.place for address in choices.addresses}
+    return events.TripContent(
+        trip.id,
+        trip.created_at,
+        trip.trip_date,
+        trip.trip_time,
+        trip.purpose,
+        family=choices.family,
+        child=events.Person(child.first_name, child.last_name),
+        child_birth_date=child.birth_date,
+        origin=places[trip.from_address_id],
+        destination=places[trip.to_address_id],
+    )
 
 
 def assistance_phone(member: Member) -> str | None:
@@ -311,8 +383,8 @@ def live_trip_at(child_id: int, day: date, hour) -> Trip | None:
 
 @dataclass
 class Saved:
-    trip: Trip
-    created: bool  # False: the same trip was already there (a form sent twice)
+    trip_id: int
+    existing: Trip | None  # the same trip, already there (a form sent twice); None: booked
 
 
 def same_trip(trip: Trip, account: Account, booking: rules.Booking) -> bool:
@@ -324,15 +396,16 @@ def same_trip(trip: Trip, account: Account, booking: rules.Booking) -> bool:
     )
 
 
-def create_trip(account: Account, booking: rules.Booking) -> Saved | None:
+def create_trip(account: Account, booking: rules.Booking, choices: Choices) -> Saved | None:
     """Book a checked trip; a second submission of the same form gives back the first trip.
 
-    Returns None when another trip of the child took that hour meanwhile (a race the
-    database's unique index settles).
+    Two statements: the trip and its `trajet.demande` in the outbox, built from the page's
+    choices. Returns None when another trip of the child took that hour meanwhile (a race
+    the database's unique index settles).
     """
     existing = live_trip_at(booking.child_id, booking.day, booking.hour)
     if existing is not None:
-        return Saved(existing, False) if same_trip(existing, account, booking) else None
+        return Saved(existing.id, existing) if same_trip(existing, account, booking) else None
     trip = Trip(
         account_id=account.id,
         child_id=booking.child_id,
@@ -345,18 +418,19 @@ def create_trip(account: Account, booking: rules.Booking) -> Saved | None:
     db.session.add(trip)
     try:
         db.session.flush()
-        events.queue_trip_event(trip.id, events.REQUESTED)
+        trip_id = trip.id
+        events.queue_trip_event(booked_content(trip, choices), events.REQUESTED)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         existing = live_trip_at(booking.child_id, booking.day, booking.hour)
         if existing is not None and same_trip(existing, account, booking):
-            return Saved(existing, False)
+            return Saved(existing.id, existing)
         return None
-    return Saved(trip, True)
+    return Saved(trip_id, None)
 
 
-def update_trip(trip: Trip, booking: rules.Booking) -> bool:
+def update_trip(trip: Trip, booking: rules.Booking, choices: Choices) -> bool:
     """Apply a checked change and send the whole trip again; False when the child's new hour
     was taken meanwhile.
 
@@ -374,7 +448,7 @@ def update_trip(trip: Trip, booking: rules.Booking) -> bool:
     trip.status_changed_at = utcnow()
     try:
         db.session.flush()
-        events.queue_trip_event(trip.id, events.CHANGED)
+        events.queue_trip_event(booked_content(trip, choices), events.CHANGED)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -387,5 +461,5 @@ def cancel_trip(trip: Trip) -> None:
     trip.cancelled_at = trip.status_changed_at = utcnow()
     trip.status = TripStatus.CANCELLED
     db.session.flush()
-    events.queue_trip_event(trip.id, events.CANCELLED)
+    events.queue_trip_event(events.read_content(trip.id), events.CANCELLED)
     db.session.commit()
