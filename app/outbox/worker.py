@@ -62,11 +62,19 @@ _CANDIDATE, _EARLIER = aliased(OutboxMessage), aliased(OutboxMessage)
 
 
 def _claim_statement(now: datetime, lease_until: datetime, limit: int):
-    owed_earlier = sa.exists().where(
-        _EARLIER.trip_id == _CANDIDATE.trip_id,
-        _EARLIER.id < _CANDIDATE.id,
-        _EARLIER.delivered_at.is_(None),
-        _EARLIER.dead_at.is_(None),
+    # A trip's events leave in order: a row is due only when it is the trip's first one
+    # still owed. Written as a per-row lookup of that first id (the `(trip_id, id)` index
+    # answers it at once) rather than « no earlier row owed »: without fresh statistics, as
+    # after a burst of events, PostgreSQL planned that anti-join as a scan of every owed
+    # row for each candidate (10,000 owed events: 0.1 s a claim instead of 2 ms).
+    first_owed = (
+        sa.select(sa.func.min(_EARLIER.id))
+        .where(
+            _EARLIER.trip_id == _CANDIDATE.trip_id,
+            _EARLIER.delivered_at.is_(None),
+            _EARLIER.dead_at.is_(None),
+        )
+        .scalar_subquery()
     )
     due = (
         sa.select(_CANDIDATE.id)
@@ -75,7 +83,7 @@ def _claim_statement(now: datetime, lease_until: datetime, limit: int):
             _CANDIDATE.dead_at.is_(None),
             _CANDIDATE.due_at <= now,
             sa.or_(_CANDIDATE.locked_until.is_(None), _CANDIDATE.locked_until < now),
-            ~owed_earlier,
+            sa.or_(_CANDIDATE.trip_id.is_(None), _CANDIDATE.id == first_owed),
         )
         .order_by(_CANDIDATE.due_at, _CANDIDATE.id)
         .limit(limit)
