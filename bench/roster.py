@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import prepare_database  # noqa: E402
+from bench.run import bench_database  # noqa: E402
 
 SLUG = "banc-d-essai"
 PEOPLE_HEADER = "numero_adherent;qualite;nom;prenom;date_naissance;offre_debut;offre_fin"
@@ -322,11 +322,10 @@ def main(argv=None) -> int:
         sizes = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.0f} MB" for p in paths.values())
         print(f"Files written in {time.perf_counter() - started:.1f} s: {sizes}", flush=True)
         if args.database_url:
-            url = prepare_database(args.database_url, args.drop_existing, workdir)
+            url = bench_database(args.database_url, args.drop_existing, workdir)
             run_all(url, f"PostgreSQL ({url.rsplit('/', 1)[-1]})", paths, counts, goals=True)
         if args.sqlite or not args.database_url:
-            url = prepare_database(None, False, workdir)
-            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+            url = bench_database(None, False, workdir)
             run_all(url, "SQLite (no goal)", paths, counts, goals=False)
     return 0
 

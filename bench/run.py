@@ -301,6 +301,16 @@ def prepare_database(url: str, drop_existing: bool) -> str:
     return url
 
 
+def bench_database(url: str | None, drop_existing: bool, workdir: Path) -> str:
+    """The database of a bench script: the given PostgreSQL one emptied as above, or without
+    a URL a new SQLite file in `workdir`."""
+    if url:
+        return prepare_database(url, drop_existing)
+    database = workdir / "bench.sqlite"
+    database.unlink(missing_ok=True)
+    return f"sqlite:///{database}"
+
+
 # --- Server -------------------------------------------------------------------------------
 
 
@@ -542,6 +552,10 @@ def parse_args(argv=None):
         help="then measure this fraction of the volume too and compare (e.g. 0.01)",
     )
     parser.add_argument(
+        "--pages",
+        help="only these pages, comma-separated (e.g. day,account); hello is always measured",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="instead of the table: every page in turn under cProfile, statistics to this file",
@@ -649,6 +663,9 @@ def measure(volume: Volume, args, wrk: str, workdir: Path) -> Run:
             family.log_in(family_email(n))
         print(f"{len(families)} familles connectées")
         requests = page_requests(base, families, today)
+        if args.pages:
+            wanted = {"hello", *args.pages.split(",")}
+            requests = {name: pairs for name, pairs in requests.items() if name in wanted}
         for name, pairs in requests.items():
             statuses, counted = set(), []
             for path, cookie in pairs[:10]:

@@ -1,6 +1,14 @@
-"""The benchmark script's own arithmetic (the load run itself is not part of the suite)."""
+"""The benchmark scripts: their arithmetic, and the roster and flow scripts run at a tiny size
+(the measured runs themselves are not part of the suite)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from bench.run import Result, Run, Volume, parse_wrk, scale_differences
+
+ROOT = Path(__file__).resolve().parents[1]
 
 WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:5000/trajets
   2 threads and 8 connections
@@ -48,3 +56,41 @@ def test_a_page_without_any_answer_in_the_first_run_is_left_out():
     full = _run(1, hello=1000, calendar=0)
     small = _run(0.01, hello=1000, calendar=100)
     assert scale_differences(full, small) == []
+
+
+# --- The bench scripts run end to end, at a tiny size, on SQLite ----------------------------
+
+
+def run_script(*args: str, cwd) -> str:
+    completed = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return completed.stdout
+
+
+def test_roster_bench_runs_its_four_imports(tmp_path):
+    output = run_script(
+        "bench/roster.py",
+        "--people",
+        "300",
+        "--files",
+        "100",
+        "--workdir",
+        str(tmp_path),
+        cwd=tmp_path,
+    )
+    assert "SQLite (no goal)" in output
+    for label in ("first import", "same file again", "1 % changed, 0.5 % gone", "assistance files"):
+        assert label in output
+
+
+def test_flow_bench_delivers_every_event_once(tmp_path):
+    output = run_script("bench/flow.py", "--events", "40", cwd=tmp_path)
+    assert "each event id received exactly once: True; bad signatures: 0" in output
