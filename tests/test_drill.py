@@ -19,7 +19,7 @@ from deploy.drilling.drill import Phase, table
 from deploy.drilling.load import BookingAttempt, Record, Registration
 from deploy.drilling.stack import REPOSITORY
 from tests.conftest import submit
-from tests.test_deploy import _bookable_day
+from tests.test_trips import bookable_day
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def booked(app, auth, client):
         db.session.commit()
         maxime = db.session.scalar(sa.select(Member.id).where(Member.first_name == "Maxime"))
         home, school = db.session.scalars(sa.select(Address.id).order_by(Address.id)).all()
-    day = _bookable_day()
+    day = bookable_day()
     record = Record()
     for hour in (time(8, 30), time(16, 30)):
         attempt = BookingAttempt("aucune panne", 0, maxime, day, hour)
