@@ -95,9 +95,14 @@ def holdings(engine: sa.Engine, record: Record, mailbox_addresses: set[str] | No
     """Every acknowledged booking is in the database once, no row came from nowhere, every
     row is whole; every acknowledged registration has its account (and its e-mail)."""
     found = Holdings()
+    # What the load had been told before the database is read: a booking answered while
+    # the check reads was not acknowledged yet when the rows were taken, and counts as not
+    # answered (the next check sees it whole).
     with record.lock:
-        bookings = list(record.bookings)
-        registrations = list(record.registrations)
+        bookings = [
+            (_key(b.child_id, b.day, b.hour), b.status, b.acknowledged) for b in record.bookings
+        ]
+        registrations = [(r.email, r.acknowledged) for r in record.registrations]
     with engine.connect() as connection:
         rows = connection.execute(_TRIPS).all()
         emails = set(connection.execute(sa.text("SELECT email FROM accounts")).scalars())
@@ -107,26 +112,22 @@ def holdings(engine: sa.Engine, record: Record, mailbox_addresses: set[str] | No
         in_database[key] = in_database.get(key, 0) + 1
         if child_number != parent_number or origin != account_id or destination != account_id:
             found.half_written.append(key)
-    asked = {_key(b.child_id, b.day, b.hour): b for b in bookings}
-    found.acknowledged = sum(1 for b in bookings if b.acknowledged)
-    for key, booking in asked.items():
+    asked = {key: (status, acknowledged) for key, status, acknowledged in bookings}
+    found.acknowledged = sum(1 for _, _, acknowledged in bookings if acknowledged)
+    for key, (status, acknowledged) in asked.items():
         count = in_database.get(key, 0)
-        if booking.acknowledged and count == 0:
+        if acknowledged and count == 0:
             found.lost.append(key)
         if count > 1:
             found.doubled.append(key)
-        if not booking.acknowledged and count:
+        if status is not None and not acknowledged and count:
             found.kept_after_error += 1
     found.unasked = [key for key in in_database if key not in asked]
-    for registration in registrations:
-        if registration.acknowledged and registration.email not in emails:
-            found.accounts_lost.append(registration.email)
-        if (
-            mailbox_addresses is not None
-            and registration.acknowledged
-            and registration.email not in mailbox_addresses
-        ):
-            found.mails_missing.append(registration.email)
+    for email, acknowledged in registrations:
+        if acknowledged and email not in emails:
+            found.accounts_lost.append(email)
+        if mailbox_addresses is not None and acknowledged and email not in mailbox_addresses:
+            found.mails_missing.append(email)
     return found
 
 
