@@ -15,12 +15,41 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Account, Address, AddressKind, Member, Trip
 from deploy.drilling.client import Browser
-from deploy.drilling.stack import Nginx, Redis, WebProcess, app_environment, free_port
+from deploy.drilling.stack import (
+    UNITS,
+    Nginx,
+    Redis,
+    WebProcess,
+    app_environment,
+    free_port,
+    unit_command,
+)
 from tests.conftest import DEFAULT_PASSWORD
 from tests.test_trips import bookable_day
 
 SOPHIE = "sophie.martin@example.fr"
 STANDBY = "Service momentanément indisponible"
+
+
+def test_the_stack_starts_each_process_with_its_systemd_units_command():
+    """The drill and these tests run the units' own `ExecStart=` (paths made local), so a
+    change of a unit is what they test; systemd itself does not run on this machine."""
+    web = unit_command("cartable-web@.service", "8001")
+    assert web[1:] == [
+        "--host", "127.0.0.1", "--port", "8001", "--threads", "8",
+        "--trusted-proxy", "127.0.0.1", "--trusted-proxy-count", "1",
+        "--trusted-proxy-headers", "x-forwarded-for x-forwarded-proto",
+        "--clear-untrusted-proxy-headers", "wsgi:app",
+    ]  # fmt: skip
+    worker = unit_command("cartable-worker.service")
+    assert worker[1:] == ["--app", "wsgi", "worker"]
+    for command in (web, worker):
+        assert shutil.which(command[0]) == command[0]  # the virtualenv's own script
+    for unit in UNITS.glob("*.service"):
+        text = unit.read_text(encoding="utf-8")
+        assert "WorkingDirectory=/srv/cartable\n" in text
+        assert "EnvironmentFile=/etc/cartable/cartable.env\n" in text
+        assert "Restart=always\n" in text
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ import contextlib
 import glob
 import os
 import pwd
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -22,6 +24,21 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PYTHON_BIN = Path(sys.executable).parent
+UNITS = REPOSITORY / "deploy" / "systemd"
+# Where the units expect the portal: its checkout and its virtualenv.
+INSTALLED = "/srv/cartable"
+
+
+def unit_command(unit: str, instance: str = "") -> list[str]:
+    """The `ExecStart=` of a unit of deploy/systemd, for this checkout and this virtualenv:
+    the drill and the tests start each process exactly as systemd would."""
+    text = re.sub(r"\\\n\s*", " ", (UNITS / unit).read_text(encoding="utf-8"))
+    (line,) = [line for line in text.splitlines() if line.startswith("ExecStart=")]
+    command = shlex.split(line.removeprefix("ExecStart="))
+    return [
+        part.replace("%i", instance).replace(f"{INSTALLED}/.venv/bin", str(PYTHON_BIN))
+        for part in command
+    ]
 
 
 def free_port() -> int:
@@ -174,12 +191,7 @@ class WebProcess:
         return self.workdir / f"{self.name}.log"
 
     def command(self) -> list[str]:
-        return [
-            str(PYTHON_BIN / "waitress-serve"), "--host", "127.0.0.1", "--port", str(self.port),
-            "--threads", "8", "--trusted-proxy", "127.0.0.1", "--trusted-proxy-count", "1",
-            "--trusted-proxy-headers", "x-forwarded-for x-forwarded-proto",
-            "--clear-untrusted-proxy-headers", "wsgi:app",
-        ]  # fmt: skip
+        return unit_command("cartable-web@.service", str(self.port))
 
     def start(self, wait: bool = True) -> None:
         log = open(self.log, "ab")  # noqa: SIM115 - closed once handed to the process
@@ -318,7 +330,7 @@ class WorkerProcess:
     def start(self) -> None:
         log = open(self.log, "ab")  # noqa: SIM115 - closed once handed to the process
         self.process = subprocess.Popen(
-            [str(PYTHON_BIN / "flask"), "--app", "wsgi", "worker"],
+            unit_command("cartable-worker.service"),
             cwd=REPOSITORY, env=self.environment, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         log.close()
