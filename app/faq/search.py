@@ -78,7 +78,6 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
-@lru_cache(maxsize=8192)
 def stem(word: str) -> str:
     """Light French stem of a folded word; the same for its plural and simple endings."""
     if word.startswith("e-mail") or word.startswith("email"):
