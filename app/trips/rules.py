@@ -232,9 +232,9 @@ def month_has_selectable_day(year: int, month: int, now: datetime, covers: Itera
 CLEAR_OF_DELAY = timedelta(days=3)
 
 
-@lru_cache(maxsize=1024)
 def _later_month_has_selectable_day(year: int, month: int, covers: tuple[Cover, ...]) -> bool:
-    """For a month clear of the delay, the answer depends on the covers only: kept."""
+    """For a month clear of the delay, the answer depends on the covers only. Not kept: the
+    covers are a family's guarantee periods, and the search stops at the first open day."""
     start = datetime.combine(date(year, month, 1) - CLEAR_OF_DELAY, time(0), PARIS)
     return _has_selectable_day(year, month, start, covers)
 
