@@ -12,7 +12,9 @@ CPU 0, log every family in as a browser does, then for each page run `wrk --late
 pinned to CPU 1 (one thread, 8 connections) with a Lua script that sends each request as
 the next family (its cookie) and, for the calendar and the day page, the next month or
 day. It prints for each page requests per second, p50, p99, the ratio to the bare
-`/bench-hello` route of the same server, and the SQL statements the page runs.
+`/bench-hello` route of the same server, the SQL statements the page runs, the server's CPU
+time per request (steadier than requests per second when the machine is shared) and the
+garbage collector's longest pause during the run.
 
 Not a test: the goals of issue 10 are printed next to the figures, nothing fails on them.
 """
@@ -20,6 +22,7 @@ Not a test: the goals of issue 10 are printed next to the figures, nothing fails
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pstats
 import random
@@ -443,6 +446,23 @@ class Result:
     p99_ms: float
     requests: int
     errors: int
+    cpu_ms: float = 0.0  # the server's CPU time per request
+    gc_longest_ms: float = 0.0  # the garbage collector's longest pause during the run
+
+
+@dataclass
+class Usage:
+    """What `/bench-usage` answers: the server's CPU so far, its GC pauses since last asked."""
+
+    cpu_seconds: float
+    gc_longest_ms: float
+    gc_total_ms: float
+    gc_collections: int
+
+
+def server_usage(base: str) -> Usage:
+    with urllib.request.urlopen(base + "/bench-usage", timeout=10) as answer:  # noqa: S310
+        return Usage(**json.load(answer))
 
 
 def _milliseconds(text: str) -> float:
@@ -504,11 +524,16 @@ def run_wrk(wrk: str, base: str, requests: list[tuple[str, str]], script: Path, 
         f"--script={script}",
         base,
     ]
+    before = server_usage(base)
     # Bounded: wrk stops after --duration; the margin covers start-up and the report.
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=args.duration + 30, check=True
     )
-    return parse_wrk(done.stdout)
+    after = server_usage(base)
+    result = parse_wrk(done.stdout)
+    result.cpu_ms = (after.cpu_seconds - before.cpu_seconds) * 1000 / max(result.requests, 1)
+    result.gc_longest_ms = after.gc_longest_ms
+    return result
 
 
 # --- Main ---------------------------------------------------------------------------------
@@ -765,7 +790,8 @@ def print_table(pages, results: dict[str, Result], statements, args, volume: Vol
         f"{args.rounds} tour(s)"
     )
     header = (
-        f"{'page':<30} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'SQL':>4}  objectifs"
+        f"{'page':<30} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'SQL':>4} "
+        f"{'CPU ms':>6} {'GC ms':>6}  objectifs"
     )
     print(header)
     print("-" * len(header))
@@ -787,7 +813,8 @@ def print_table(pages, results: dict[str, Result], statements, args, volume: Vol
         print(
             f"{name + ' ' + path:<30} {result.requests_per_second:>7.0f} "
             f"{result.p50_ms:>7.2f} {result.p99_ms:>7.2f} {ratio:>6.2f} "
-            f"{statements.get(name, 0):>4}  {' ; '.join(verdicts)}"
+            f"{statements.get(name, 0):>4} {result.cpu_ms:>6.2f} {result.gc_longest_ms:>6.1f}  "
+            f"{' ; '.join(verdicts)}"
         )
 
 

@@ -1,33 +1,73 @@
-"""The application as served for the benchmark, plus a bare route and two instruments.
+"""The application as production serves it (`wsgi:app`), plus a bare route and instruments.
 
 None of this exists in the real application:
 - `/bench-hello` measures what waitress and Flask cost by themselves in the same process,
   so that page figures read as a ratio;
 - every response carries `X-Bench-SQL`, the number of SQL statements its request ran;
+- `/bench-usage` answers the process's CPU seconds and the garbage collector's pauses since
+  the previous call, so that a page's figures include the CPU each request costs (steadier
+  than requests per second on a shared machine) and the longest pause of every thread;
 - with `BENCH_PROFILE` set to a file name, each request runs under cProfile (one profiler
   per waitress thread) and the merged statistics are written to that file when the server
   is stopped (SIGTERM).
 """
 
 import cProfile
+import gc
 import os
 import pstats
 import signal
 import sys
 import threading
+import time
 
 import sqlalchemy as sa
 from flask import g, has_request_context
 
-from app import create_app
 from app.extensions import db
-
-app = create_app()
+from wsgi import app
 
 
 @app.get("/bench-hello")
 def bench_hello():
     return "hello"
+
+
+class _Pauses:
+    """The collector's pauses: a gc callback sees each collection start and stop."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.longest = self.total = 0.0
+        self.collections = 0
+
+    def __call__(self, phase: str, _info: dict) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self.started
+        self.longest, self.total = max(self.longest, pause), self.total + pause
+        self.collections += 1
+
+
+_pauses = _Pauses()
+gc.callbacks.append(_pauses)
+_usage_lock = threading.Lock()
+
+
+@app.get("/bench-usage")
+def bench_usage():
+    """CPU seconds of the whole process so far, and the collector's pauses since last asked."""
+    with _usage_lock:
+        answer = {
+            "cpu_seconds": time.process_time(),
+            "gc_longest_ms": _pauses.longest * 1000,
+            "gc_total_ms": _pauses.total * 1000,
+            "gc_collections": _pauses.collections,
+        }
+        _pauses.longest = _pauses.total = 0.0
+        _pauses.collections = 0
+    return answer
 
 
 def _count_statement(*_args) -> None:

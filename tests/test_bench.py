@@ -1,6 +1,7 @@
 """The benchmark scripts: their arithmetic, and the roster and flow scripts run at a tiny size
 (the measured runs themselves are not part of the suite)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -94,3 +95,38 @@ def test_roster_bench_runs_its_four_imports(tmp_path):
 def test_flow_bench_delivers_every_event_once(tmp_path):
     output = run_script("bench/flow.py", "--events", "40", cwd=tmp_path)
     assert "each event id received exactly once: True; bad signatures: 0" in output
+
+
+def test_the_served_application_freezes_its_startup_objects_and_the_bench_reads_its_usage(
+    tmp_path,
+):
+    """`wsgi:app`, as waitress serves it, leaves what it built at startup out of the garbage
+    collector's scans; the bench serves that same module and reports CPU and GC pauses."""
+    script = """
+import gc, json
+import wsgi
+frozen = gc.get_freeze_count()
+from bench.wsgi import app
+client = app.test_client()
+first = client.get("/bench-usage").get_json()
+gc.collect()
+sum(range(3_000_000))
+second = client.get("/bench-usage").get_json()
+print(json.dumps({"frozen": frozen, "first": first, "second": second}))
+"""
+    database = f"sqlite:///{tmp_path / 'bench.db'}"
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database, "PYTHONWARNINGS": "error"},
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["frozen"] > 10_000  # the modules, the application and its extensions
+    assert report["second"]["gc_collections"] >= 1  # gc.collect() was seen, with its pause
+    assert report["second"]["gc_longest_ms"] > 0
+    assert report["second"]["cpu_seconds"] > report["first"]["cpu_seconds"]
