@@ -412,6 +412,10 @@ def test_parse_month(text, expected):
         ("8:30", None),
         ("08h30", None),
         ("", None),
+        ("08:30:00", time(8, 30)),  # a time control may send seconds
+        ("08:30:15", None),
+        ("08:30:0", None),
+        ("08:30:00.000", None),
     ],
 )
 def test_parse_hour(text, expected):
@@ -428,7 +432,8 @@ def test_parse_hour(text, expected):
     ],
 )
 def test_bookable_hours_are_always_the_last_ones_of_the_list(now):
-    """The day page disables the first hours of the list only (it relies on it)."""
+    """The day page's time control starts at the first bookable hour, and every later
+    quarter hour is bookable (it relies on it)."""
     for days_ahead in range(4):
         day = now.date() + timedelta(days=days_ahead)
         bookable = rules.bookable_hours(now, day)

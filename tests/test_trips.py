@@ -365,9 +365,13 @@ def test_day_page_shows_the_form_with_its_labels(client, sophie):
     assert "Ajouter un trajet" in page
     for label in ("Enfant", "Heure", "Départ", "Destination", "Motif"):
         assert re.search(rf"<label for=\"\w+\">{label}</label>", page), label
-    assert '<option value="06:00">6h00</option>' in page
-    assert '<option value="20:00">20h00</option>' in page
-    assert '<option value="20:15"' not in page
+    # The hour is the browser's time control, from 6h00 to 20h00 by quarter hours.
+    assert re.search(
+        r'<input aria-describedby="hour-aide" id="hour" max="20:00" min="06:00" name="hour" '
+        r'step="900" type="time" value="">',
+        page,
+    )
+    assert '<option value="06:00"' not in page
     assert ">Maxime</option>" in page and ">Franck</option>" in page
     assert ">Lina</option>" not in page
     assert '<option value="ecole">École</option>' in page
@@ -431,11 +435,12 @@ def test_the_form_lists_children_by_age_then_addresses_by_label(app, client, sop
     assert labels == ["Collège Victor Hugo", "École Jules Ferry", "Maison"]
 
 
-def test_hours_less_than_48_hours_ahead_are_disabled_on_a_partly_open_day(client, sophie):
+def test_the_time_control_starts_48_hours_ahead_on_a_partly_open_day(client, sophie):
     page = text(client.get("/trajets/2026-05-20"))
-    assert '<option disabled value="09:45">9h45</option>' in page
-    assert '<option value="10:00">10h00</option>' in page
+    assert re.search(r'<input [^>]*id="hour" max="20:00" min="10:00" name="hour"', page)
     assert "au plus tôt à 10h00" in page
+    # A day clear of the delay starts at 6h00.
+    assert re.search(r'id="hour" max="20:00" min="06:00"', text(client.get(DAY_URL)))
 
 
 def test_sophie_books_maxime_then_franck_then_an_exam(app, client, sophie):
@@ -608,6 +613,8 @@ def _other_accounts_ids(app, auth):
         ({"hour": "25:00"}, "hour", rules.HOUR_MESSAGE),
         ({"hour": "08:10"}, "hour", rules.HOUR_MESSAGE),
         ({"hour": "05:45"}, "hour", rules.HOUR_MESSAGE),
+        ({"hour": "08:30:15"}, "hour", rules.HOUR_MESSAGE),
+        ({"hour": "  "}, "hour", "Ce champ est obligatoire."),
         ({"hour": ""}, "hour", "Ce champ est obligatoire."),
         ({"hour": "09:00"}, "hour", rules.DELAY_MESSAGE),
         ({"child": "lina"}, "child", rules.CHILD_MESSAGE),
@@ -715,7 +722,8 @@ def test_change_a_trip(app, client, sophie):
     )
     url = f"/trajets/trajet/{trip_id}/modifier"
     page = text(client.get(url))
-    assert 'value="2026-05-21"' in page and '<option selected value="08:30">' in page
+    assert 'value="2026-05-21"' in page
+    assert 'name="hour" step="900" type="time" value="08:30"' in page
     # The child's other trip holds 16:30.
     response = submit(
         client,

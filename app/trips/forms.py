@@ -1,9 +1,12 @@
 """Forms of the trip pages: « Ajouter un trajet », its change, and cancellation."""
 
+from datetime import time
+
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
+from wtforms.widgets import TimeInput
 
 from app.forms import REQUIRED, strip
 from app.models import TRIP_PURPOSE_LABELS, TripPurpose
@@ -35,33 +38,43 @@ def _choices(placeholder: str, options) -> list[SelectChoice]:
     ]
 
 
-# The hours offered, as (value, label), built once.
-HOUR_OPTIONS = [(hour.strftime("%H:%M"), rules.format_hour(hour)) for hour in rules.HOURS]
-# Each hour's choice, open or disabled (less than 48 h ahead), built once: choices are tuples.
-_HOUR_PLACEHOLDER = SelectChoice("", "Choisissez une heure")
-_OPEN_HOURS = {value: SelectChoice(value, label) for value, label in HOUR_OPTIONS}
-_DISABLED_HOURS = {
-    value: SelectChoice(value, label, {"disabled": True}) for value, label in HOUR_OPTIONS
-}
-_ALL_HOURS_OPEN = (_HOUR_PLACEHOLDER, *_OPEN_HOURS.values())
+class HourField(StringField):
+    """The trip's hour, typed or picked in the browser's own time control.
 
+    The browser's control offers the quarter hours from 6h00 to 20h00 (`step` of 900 s) and
+    sends "HH:MM"; the booking rules say what is wrong with any other value. One control
+    instead of a list of 57 quarter hours, as the trip's date is the browser's date control.
+    """
 
-def hour_choices(disabled_hours=()) -> tuple[SelectChoice, ...]:
-    """The hour list; hours less than 48 h ahead stay listed, disabled, so it reads the same."""
-    if not disabled_hours:
-        return _ALL_HOURS_OPEN
-    disabled = {hour.strftime("%H:%M") for hour in disabled_hours}
-    return (
-        _HOUR_PLACEHOLDER,
-        *(_DISABLED_HOURS[v] if v in disabled else _OPEN_HOURS[v] for v, _ in HOUR_OPTIONS),
-    )
+    widget = TimeInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        first, last = rules.HOURS[0], rules.HOURS[-1]
+        kwargs.setdefault(
+            "render_kw",
+            {
+                "min": first.strftime("%H:%M"),
+                "max": last.strftime("%H:%M"),
+                "step": rules.HOUR_STEP_MINUTES * 60,
+            },
+        )
+        super().__init__(label, validators, filters=[strip], **kwargs)
+
+    def pre_validate(self, form):
+        if not self.data:
+            raise ValidationError(REQUIRED)
+        if rules.parse_hour(self.data) is None:
+            raise ValidationError(rules.HOUR_MESSAGE)
+
+    def start_at(self, first_hour: time) -> None:
+        """The day's first bookable hour, when the 48 h delay took the earlier ones."""
+        self.render_kw = {**self.render_kw, "min": first_hour.strftime("%H:%M")}
 
 
 class TripForm(FlaskForm):
     child = ChoiceField("Enfant", invalid_message=rules.CHILD_MESSAGE)
-    hour = ChoiceField(
+    hour = HourField(
         "Heure",
-        invalid_message=rules.HOUR_MESSAGE,
         description="De 6h00 à 20h00, par quart d'heure, au moins 48 h à l'avance.",
     )
     from_address = ChoiceField("Départ", invalid_message=rules.ADDRESS_MESSAGE)
@@ -76,7 +89,7 @@ class TripForm(FlaskForm):
     )
     submit = SubmitField("Ajouter le trajet")
 
-    def __init__(self, *args, children=(), addresses=(), disabled_hours=(), **kwargs):
+    def __init__(self, *args, children=(), addresses=(), first_hour=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.child.choices = _choices(
             "Choisissez un enfant", [(str(child.id), child.first_name) for child in children]
@@ -86,7 +99,8 @@ class TripForm(FlaskForm):
         ]
         self.from_address.choices = _choices("Choisissez une adresse", addresses)
         self.to_address.choices = _choices("Choisissez une adresse", addresses)
-        self.hour.choices = hour_choices(disabled_hours)
+        if first_hour is not None:
+            self.hour.start_at(first_hour)
 
     def field_for(self, problem: str):
         """The field next to which a booking problem is shown."""

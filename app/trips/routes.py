@@ -200,10 +200,9 @@ def _day_page(day: date, now: datetime) -> DayPage:
         return DayPage(day, status, trips, locked, help, None, None, None)
     choices = services.booking_choices(account.member, account)
     bookable = rules.bookable_hours(now, day)
-    # Hours less than 48 h ahead stay listed, disabled: they are the first ones of the list.
-    too_soon = rules.HOURS[: len(rules.HOURS) - len(bookable)]
-    form = TripForm(children=choices.children, addresses=choices.addresses, disabled_hours=too_soon)
-    first_hour = bookable[0] if bookable and too_soon else None
+    # The day's first hours may be less than 48 h ahead: the time control starts later.
+    first_hour = bookable[0] if bookable and bookable[0] != rules.HOURS[0] else None
+    form = TripForm(children=choices.children, addresses=choices.addresses, first_hour=first_hour)
     return DayPage(day, status, trips, locked, None, choices, first_hour, form)
 
 

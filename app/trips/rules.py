@@ -60,7 +60,7 @@ OUTSIDE_GUARANTEE_MESSAGE = (
     "Ce jour est en dehors de la période de vos garanties « Conduite à l'école » et "
     "« Transport aux examens scolaires »."
 )
-HOUR_MESSAGE = "Choisissez une heure de la liste, entre 6h00 et 20h00, par quart d'heure."
+HOUR_MESSAGE = "Indiquez une heure entre 6h00 et 20h00, par quart d'heure, par exemple 08:30."
 CHILD_MESSAGE = "Choisissez un enfant parmi les bénéficiaires de votre contrat."
 ADDRESS_MESSAGE = "Choisissez une de vos adresses."
 SAME_ADDRESS_MESSAGE = "La destination doit être différente du départ."
@@ -325,8 +325,9 @@ def booking_problems(
 
 
 def parse_hour(value: str | None) -> time | None:
-    """An hour of the list from its form value "HH:MM", else None."""
-    if not value or not value.isascii() or len(value) != 5 or value[2] != ":":
+    """A quarter hour from 6h00 to 20h00 from its form value "HH:MM" (or "HH:MM:SS", as a
+    browser's time control may send it), else None."""
+    if not value or not value.isascii() or len(value) not in (5, 8) or value[2] != ":":
         return None
     try:
         hour = time.fromisoformat(value)

@@ -37,7 +37,7 @@ def test_from_booking_to_confirme(page, live_server, axe, sophie, receiver, runn
     if page.locator(f'a[href="/trajets/{day.isoformat()}"]').count() == 0:
         open_month(page, day.year, day.month)
     page.locator(f'a[href="/trajets/{day.isoformat()}"]').click()
-    add_trip(page, "Maxime", "8h30", "Maison (Domicile)", "Collège Victor Hugo (Collège)", "École")
+    add_trip(page, "Maxime", "08:30", "Maison (Domicile)", "Collège Victor Hugo (Collège)", "École")
     expect(page.get_by_role("status")).to_contain_text("Trajet ajouté : Maxime")
     expect(page.locator("table.trips")).to_contain_text("Demandé")
 

@@ -231,7 +231,7 @@ def test_sophie_registers_books_and_logs_out_inside_the_insurer_frame(
     day_link.click()
     expect(frame.get_by_role("heading", level=1)).to_contain_text(long_day(day))
     frame.get_by_label("Enfant").select_option(label="Maxime")
-    frame.get_by_label("Heure").select_option(label="8h30")
+    frame.get_by_label("Heure").fill("08:30")
     frame.get_by_label("Départ").select_option(label="Maison (Domicile)")
     frame.get_by_label("Destination").select_option(label="École Jules Ferry (École primaire)")
     frame.get_by_label("Motif").select_option(label="École")
