@@ -3,6 +3,8 @@
 import hashlib
 import io
 import json
+import threading
+import time as stdlib_time
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from app.models import (
     ReimbursementStatus,
     StatusChange,
 )
-from app.reimbursements import rules
+from app.reimbursements import rules, services
 from tests.conftest import CSRF_PATTERN, csrf_token, submit
 from tests.reimbursement_samples import HTML_BYTES, exe_bytes, jpeg_bytes, pdf_bytes, png_bytes
 
@@ -771,6 +773,91 @@ def test_twenty_requests_a_day_then_a_french_message(app, client, auth, time_mac
     auth.login()
     assert send_request(client, app, [upload(pdf_bytes(), "c.pdf")]).status_code == 302
     assert count_rows(app, ReimbursementRequest) == 21
+
+
+def _sophie_id(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(Account.id).where(Account.email == SOPHIE))
+
+
+def test_two_uploads_at_once_are_counted_one_after_the_other(app, auth, time_machine):
+    """While one upload holds the account's quotas, the next waits for its commit and then
+    counts it: two requests sent at once cannot both pass as the 20th of the day (without
+    the hold, the second would count 19 while the first is being saved)."""
+    time_machine.move_to(datetime.combine(today(), time(9, 0), tzinfo=PARIS), tick=False)
+    auth.sophie()
+    add_requests(app, 19)
+    account_id = _sophie_id(app)
+    held, waiting = threading.Event(), threading.Event()
+    seen: dict[str, float] = {}
+
+    def first():
+        with app.app_context():
+            services.hold_quotas(account_id)
+            seen["first count"] = services.requests_sent_today(account_id)
+            held.set()
+            waiting.wait(10)
+            stdlib_time.sleep(0.3)  # the second is now waiting for the hold
+            db.session.add(
+                ReimbursementRequest(
+                    number="R-TEST-RACE",
+                    account_id=account_id,
+                    assistance_file_id=sophie_file_id(app),
+                    nature="Taxi",
+                    expense_date=today(),
+                    amount_cents=1000,
+                    holder_name="Sophie Martin",
+                    iban=IBAN,
+                )
+            )
+            seen["committed at"] = stdlib_time.monotonic()
+            db.session.commit()
+
+    def second():
+        held.wait(10)
+        with app.app_context():
+            waiting.set()
+            services.hold_quotas(account_id)
+            seen["held at"] = stdlib_time.monotonic()
+            seen["second count"] = services.requests_sent_today(account_id)
+            db.session.rollback()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert seen["first count"] == 19
+    assert seen["held at"] >= seen["committed at"]
+    assert seen["second count"] == 20
+
+
+def test_a_request_and_a_completion_count_their_quotas_under_the_hold(app, client, auth):
+    auth.sophie()
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()).lower())
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        filed = send_request(client, app, [upload(pdf_bytes(), "a.pdf")])
+        request_statements = list(statements)
+        statements.clear()
+        complete(client, filed.location.rsplit("/", 1)[1], [upload(pdf_bytes(), "b.pdf")])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert filed.status_code == 302
+    for run in (request_statements, statements):
+        hold = next(i for i, sql in enumerate(run) if sql.startswith("update accounts set id"))
+        sums = [i for i, sql in enumerate(run) if "sum(reimbursement_documents.size)" in sql]
+        assert sums and all(hold < i for i in sums), "\n".join(sql[:90] for sql in run)
+    hold = next(i for i, sql in enumerate(request_statements) if sql.startswith("update accounts"))
+    daily = "count(reimbursement_requests.id)"
+    counts = [i for i, sql in enumerate(request_statements) if daily in sql]
+    assert counts and all(hold < i for i in counts)
 
 
 def test_200_mb_of_documents_at_most_then_a_french_message(app, client, auth):

@@ -95,6 +95,21 @@ def document_of(account: Account, number: str, document_id: int) -> Document | N
     )
 
 
+def hold_quotas(account_id: int) -> None:
+    """Make the account's uploads wait for one another until this transaction ends, so that
+    its quotas are counted on committed figures: two requests sent at the same moment cannot
+    both pass as the 20th of the day, nor both fit in the last megabytes.
+
+    A write to the account's row rather than SELECT … FOR UPDATE: it locks that row on
+    PostgreSQL and takes the database's write lock on SQLite, where FOR UPDATE does not
+    exist. It changes nothing; the commit or the rollback that ends the request frees it.
+    """
+    accounts = Account.__table__
+    db.session.connection().execute(
+        sa.update(accounts).where(accounts.c.id == account_id).values(id=accounts.c.id)
+    )
+
+
 def requests_sent_today(account_id: int) -> int:
     """How many requests the account filed today (Paris day)."""
     midnight = datetime.combine(today(), time(0), tzinfo=PARIS)
