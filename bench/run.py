@@ -643,7 +643,7 @@ def page_requests(base: str, families: list[Browser], today: date) -> dict[str, 
         "home": ["/"],
         "login": ["/connexion"],
         "faq": ["/faq"],
-        "account": ["/mon-espace/"],
+        "account": ["/mon-espace"],
         "calendar": ["/trajets", f"/trajets?mois={following}"],
         "day": [f"/trajets/{day.isoformat()}" for day in bookable_days(today, 5)],
     }

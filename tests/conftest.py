@@ -276,7 +276,7 @@ class Auth:
         return submit(self.client, "/connexion", {"email": email, "password": password})
 
     def logout(self):
-        return submit(self.client, "/deconnexion", form_url="/mon-espace/")
+        return submit(self.client, "/deconnexion", form_url="/mon-espace")
 
     def sophie(self):
         """Sophie Martin (AB123456), registered and logged in."""

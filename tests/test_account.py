@@ -18,7 +18,7 @@ def text(response) -> str:
 
 def test_mon_espace_shows_account_family_and_password_sections(client, auth):
     auth.sophie()
-    page = text(client.get("/mon-espace/"))
+    page = text(client.get("/mon-espace"))
     for expected in [
         "Mon compte",
         "Modifier",
@@ -38,10 +38,23 @@ def test_mon_espace_shows_account_family_and_password_sections(client, auth):
         assert expected in page, expected
 
 
+@pytest.mark.parametrize("page", ["/mon-espace", "/adresses"])
+def test_pages_live_at_their_address_without_a_slash_and_the_old_one_still_serves(
+    client, auth, page
+):
+    """PRODUCT.md's addresses are served as such (no 308 to a trailing slash), and the
+    former address with the slash, in bookmarks, serves the same page."""
+    auth.sophie()
+    plain, slashed = client.get(page), client.get(page + "/")
+    assert plain.status_code == slashed.status_code == 200
+    assert f'href="{page}"' in plain.get_data(as_text=True)  # the site's own links
+    assert f'href="{page}/"' not in plain.get_data(as_text=True)
+
+
 def test_another_account_never_sees_sophies_data(client, other_client, auth):
     auth.sophie()
     auth.karim(other_client)
-    page = text(other_client.get("/mon-espace/"))
+    page = text(other_client.get("/mon-espace"))
     assert "Karim" in page and "Lina" in page
     assert "Sophie" not in page and "Maxime" not in page and "AB123456" not in page
     export = other_client.get("/mon-espace/mes-donnees").get_data(as_text=True)
@@ -56,7 +69,7 @@ def test_modifier_changes_the_phone(app, client, auth):
         {"email": "sophie.martin@example.fr", "phone": "+33 7 98 76 54 32"},
     )
     assert response.status_code == 302
-    assert "07 98 76 54 32" in text(client.get("/mon-espace/"))
+    assert "07 98 76 54 32" in text(client.get("/mon-espace"))
 
 
 def test_modifier_has_no_roster_fields(client, auth):
@@ -99,7 +112,7 @@ def test_new_email_replaces_the_old_one_once_confirmed(app, client, auth, mailbo
     assert response.status_code == 302
     message = mailbox.last("sophie.nouvelle@example.fr")
     assert message["Subject"] == "Confirmez votre nouvelle adresse e-mail"
-    page = text(client.get("/mon-espace/"))
+    page = text(client.get("/mon-espace"))
     assert "en attente de confirmation : sophie.nouvelle@example.fr" in page
     with app.app_context():
         assert db.session.scalar(sa.select(Account.email)) == "sophie.martin@example.fr"
@@ -164,8 +177,8 @@ def test_password_change_logs_out_other_sessions_and_works_at_next_login(
     )
     assert response.status_code == 302
     # This browser stays in; the other one is logged out.
-    assert client.get("/mon-espace/").status_code == 200
-    assert other_client.get("/mon-espace/").status_code == 302
+    assert client.get("/mon-espace").status_code == 200
+    assert other_client.get("/mon-espace").status_code == 302
     assert mailbox.last("sophie.martin@example.fr")["Subject"] == (
         "Votre mot de passe a été modifié"
     )
@@ -208,7 +221,7 @@ def test_account_deletion_needs_the_password_then_erases_the_account(app, client
     assert "Le mot de passe saisi n&#39;est pas le bon." in text(response)
     response = submit(client, "/mon-espace/supprimer", {"password": DEFAULT_PASSWORD})
     assert response.status_code == 302
-    assert client.get("/mon-espace/").status_code == 302
+    assert client.get("/mon-espace").status_code == 302
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Account.id))) == 0
         assert db.session.scalar(sa.select(sa.func.count(UserSession.id))) == 0
@@ -232,9 +245,9 @@ def test_deletion_without_csrf_is_refused(app, client, auth):
 
 def test_mon_espace_runs_a_fixed_number_of_queries(client, auth, count_queries):
     auth.sophie()
-    client.get("/mon-espace/")
+    client.get("/mon-espace")
     with count_queries() as counter:
-        client.get("/mon-espace/")
+        client.get("/mon-espace")
     assert counter.count <= 6, counter.statements
 
 
@@ -267,8 +280,8 @@ def test_confirmed_email_change_logs_out_other_sessions(app, client, other_clien
     )
     link = mailbox.links(mailbox.last("sophie.nouvelle@example.fr"))[0]
     submit(client, link.removeprefix("http://portail.test"))
-    assert client.get("/mon-espace/").status_code == 200
-    assert other_client.get("/mon-espace/").status_code == 302
+    assert client.get("/mon-espace").status_code == 200
+    assert other_client.get("/mon-espace").status_code == 302
 
 
 def test_an_unconfirmed_new_email_does_not_block_the_address(app, client, other_client, auth):
@@ -284,7 +297,7 @@ def test_an_unconfirmed_new_email_does_not_block_the_address(app, client, other_
     )
     # Karim can still register with his own address.
     auth.karim(other_client)
-    assert "Karim" in text(other_client.get("/mon-espace/"))
+    assert "Karim" in text(other_client.get("/mon-espace"))
 
 
 def test_session_cookie_copied_before_a_password_change_gives_no_access(app, client, auth):
@@ -292,7 +305,7 @@ def test_session_cookie_copied_before_a_password_change_gives_no_access(app, cli
     copied = client.get_cookie("cartable_session").value
     thief = app.test_client()
     thief.set_cookie("cartable_session", copied)
-    assert thief.get("/mon-espace/").status_code == 200
+    assert thief.get("/mon-espace").status_code == 200
     submit(
         client,
         "/mon-espace/mot-de-passe",
@@ -305,7 +318,7 @@ def test_session_cookie_copied_before_a_password_change_gives_no_access(app, cli
     # The owner's browser stays logged in; the copy (same token) is refused once the
     # owner logs out, and any other session is gone at once.
     auth.logout()
-    assert thief.get("/mon-espace/").status_code == 302
+    assert thief.get("/mon-espace").status_code == 302
 
 
 def test_password_checks_in_mon_espace_are_rate_limited(client, auth):
@@ -328,9 +341,9 @@ def test_data_export_is_never_cached(client, auth):
 
 def test_mon_espace_runs_three_statements(client, auth, count_queries):
     auth.sophie()
-    client.get("/mon-espace/")
+    client.get("/mon-espace")
     with count_queries() as counter:
-        page = client.get("/mon-espace/").get_data(as_text=True)
+        page = client.get("/mon-espace").get_data(as_text=True)
     # The identity; the account with its member, insurer and offers; the family.
     assert counter.count == 3, counter.statements
     assert "Mutuelle Démo" in page and "Maxime" in page

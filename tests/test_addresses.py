@@ -243,21 +243,21 @@ def school(app, sophie) -> int:
 
 
 def test_addresses_need_a_login(client, demo):
-    response = client.get("/adresses/")
+    response = client.get("/adresses")
     assert response.status_code == 302
     assert "/connexion" in response.headers["Location"]
 
 
 def test_empty_list_invites_to_add_an_address(client, sophie):
-    page = client.get("/adresses/").get_data(as_text=True)
+    page = client.get("/adresses").get_data(as_text=True)
     assert "Vous n'avez encore enregistré aucune adresse" in page
     assert 'href="/adresses/ajouter"' in page
     assert "Ajouter une adresse" in page
 
 
 def test_mon_espace_and_header_link_to_my_addresses(client, sophie):
-    page = client.get("/mon-espace/").get_data(as_text=True)
-    assert 'href="/adresses/"' in page
+    page = client.get("/mon-espace").get_data(as_text=True)
+    assert 'href="/adresses"' in page
     assert "Mes adresses" in page
 
 
@@ -266,7 +266,7 @@ def test_list_shows_current_addresses_only(app, client, sophie, home, school):
     with app.app_context():
         db.session.get(Address, gone).archived_at = datetime(2026, 1, 1)
         db.session.commit()
-    page = client.get("/adresses/").get_data(as_text=True)
+    page = client.get("/adresses").get_data(as_text=True)
     assert "Maison" in page
     assert "Collège Victor Hugo" in page
     assert "Collège" in page
@@ -279,7 +279,7 @@ def test_list_shows_current_addresses_only(app, client, sophie, home, school):
 def test_list_runs_the_same_queries_for_1_or_200_addresses(app, client, sophie, count_queries):
     add_address(app, sophie, "Adresse 0")
     with count_queries() as one:
-        assert client.get("/adresses/").status_code == 200
+        assert client.get("/adresses").status_code == 200
     with app.app_context():
         db.session.add_all(
             Address(
@@ -295,7 +295,7 @@ def test_list_runs_the_same_queries_for_1_or_200_addresses(app, client, sophie, 
         )
         db.session.commit()
     with count_queries() as many:
-        page = client.get("/adresses/").get_data(as_text=True)
+        page = client.get("/adresses").get_data(as_text=True)
     assert page.count("rue du Test") == 199
     assert many.count == one.count, many.statements
 
@@ -351,8 +351,8 @@ def test_form_has_the_labels_of_the_brief(client, sophie):
 def test_add_an_address(app, client, sophie):
     response = submit(client, "/adresses/ajouter", MAISON)
     assert response.status_code == 302
-    assert response.headers["Location"] == "/adresses/"
-    page = client.get("/adresses/").get_data(as_text=True)
+    assert response.headers["Location"] == "/adresses"
+    page = client.get("/adresses").get_data(as_text=True)
     assert "L&#39;adresse « Maison » est enregistrée." in page
     assert "12 rue des Lilas, Bâtiment B, 3e étage, 75011 Paris" in page
     [address] = stored(app, account_id=sophie)
@@ -450,7 +450,7 @@ def test_edit_an_address(app, client, sophie, home):
     data = {**MAISON, "street": "14 rue des Lilas", "label": "maison"}
     response = submit(client, f"/adresses/{home}/modifier", data)
     assert response.status_code == 302
-    assert "L&#39;adresse « maison » est modifiée." in client.get("/adresses/").get_data(
+    assert "L&#39;adresse « maison » est modifiée." in client.get("/adresses").get_data(
         as_text=True
     )
     [address] = stored(app, account_id=sophie)
@@ -508,7 +508,7 @@ def test_edit_of_an_address_used_by_past_trips_keeps_their_history(
         assert future_trip.from_address.archived_at is None
         new_id = future_trip.from_address_id
     assert new_id != home
-    page = client.get("/adresses/").get_data(as_text=True)
+    page = client.get("/adresses").get_data(as_text=True)
     assert f'href="/adresses/{new_id}"' in page
     assert f'href="/adresses/{home}"' not in page
     assert "20 rue Neuve" in page and "1 rue de la Paix" not in page
@@ -535,7 +535,7 @@ def test_edit_leaves_locked_trips_on_the_address_sent_to_the_transporter(
     [old, new] = stored(app, label="Maison")
     assert (old.id, old.street, old.archived_at is not None) == (home, "1 rue de la Paix", True)
     assert (new.street, new.archived_at) == ("20 rue Neuve", None)
-    page = client.get("/adresses/").get_data(as_text=True)
+    page = client.get("/adresses").get_data(as_text=True)
     assert "L&#39;adresse « Maison » est modifiée." in page
     assert (
         "1 trajet déjà transmis au transporteur garde l&#39;ancienne adresse : pour le "
@@ -596,7 +596,7 @@ def test_delete_by_get_changes_nothing(app, client, sophie, home):
 def test_delete_an_address(app, client, sophie, home):
     response = submit(client, f"/adresses/{home}/supprimer")
     assert response.status_code == 302
-    page = client.get("/adresses/").get_data(as_text=True)
+    page = client.get("/adresses").get_data(as_text=True)
     assert "L&#39;adresse « Maison » est supprimée." in page
     assert "1 rue de la Paix" not in page
     assert stored(app, id=home)[0].archived_at is not None
@@ -674,7 +674,7 @@ def test_address_used_by_past_trips_is_deleted_and_history_keeps_it(
 ):
     trip = add_trip(app, sophie, home, school, morning - timedelta(minutes=15))
     assert submit(client, f"/adresses/{home}/supprimer").status_code == 302
-    assert "1 rue de la Paix" not in client.get("/adresses/").get_data(as_text=True)
+    assert "1 rue de la Paix" not in client.get("/adresses").get_data(as_text=True)
     with app.app_context():
         past = db.session.get(Trip, trip)
         assert past.from_address.label == "Maison"

@@ -325,7 +325,7 @@ def test_unconfirmed_account_cannot_log_in_until_the_link_is_followed(app, clien
         client, "/connexion", {"email": SOPHIE["email"], "password": DEFAULT_PASSWORD}
     )
     assert response.status_code == 302
-    assert response.location == "/mon-espace/"
+    assert response.location == "/mon-espace"
 
 
 def test_confirmation_link_is_single_use_and_superseded_by_a_new_one(app, client, demo, mailbox):
@@ -425,18 +425,18 @@ def test_login_refused_when_offer_has_ended(app, client, auth):
     auth.create_account("EF345678", "Hélène", email="helene@example.fr")
     response = auth.login("helene@example.fr")
     assert rules.OFFER_MESSAGE.replace("'", "&#39;") in text(response)
-    assert client.get("/mon-espace/").status_code == 302
+    assert client.get("/mon-espace").status_code == 302
     assert AuthEventKind.LOGIN_REFUSED_OFFER in events(app)
 
 
 def test_login_then_logout(app, client, auth):
     response = auth.sophie()
-    assert response.location == "/mon-espace/"
-    page = text(client.get("/mon-espace/"))
+    assert response.location == "/mon-espace"
+    page = text(client.get("/mon-espace"))
     assert "Déconnexion" in page and "Mon Espace" in page
     response = auth.logout()
     assert response.status_code == 302
-    assert client.get("/mon-espace/").status_code == 302
+    assert client.get("/mon-espace").status_code == 302
     kinds = events(app)
     assert AuthEventKind.LOGIN in kinds and AuthEventKind.LOGOUT in kinds
 
@@ -444,7 +444,7 @@ def test_login_then_logout(app, client, auth):
 def test_logout_is_a_post(client, auth):
     auth.sophie()
     assert client.get("/deconnexion").status_code == 405
-    assert client.get("/mon-espace/").status_code == 200
+    assert client.get("/mon-espace").status_code == 200
 
 
 def test_session_cookie_replayed_after_logout_gives_no_access(client, auth):
@@ -452,7 +452,7 @@ def test_session_cookie_replayed_after_logout_gives_no_access(client, auth):
     stolen = client.get_cookie("cartable_session").value
     auth.logout()
     client.set_cookie("cartable_session", stolen)
-    response = client.get("/mon-espace/")
+    response = client.get("/mon-espace")
     assert response.status_code == 302
     assert response.location.startswith("/connexion")
 
@@ -467,10 +467,10 @@ def test_session_cookie_is_httponly_and_lax(client, auth):
     ("next_url", "expected"),
     [
         ("/mon-espace/modifier", "/mon-espace/modifier"),
-        ("https://evil.example/", "/mon-espace/"),
-        ("//evil.example/", "/mon-espace/"),
-        ("/\\evil.example", "/mon-espace/"),
-        ("javascript:alert(1)", "/mon-espace/"),
+        ("https://evil.example/", "/mon-espace"),
+        ("//evil.example/", "/mon-espace"),
+        ("/\\evil.example", "/mon-espace"),
+        ("javascript:alert(1)", "/mon-espace"),
     ],
 )
 def test_next_is_followed_only_without_a_host(client, auth, next_url, expected):
@@ -485,7 +485,7 @@ def test_next_is_followed_only_without_a_host(client, auth, next_url, expected):
 
 
 def test_protected_page_sends_to_login_with_next(client, demo):
-    response = client.get("/mon-espace/")
+    response = client.get("/mon-espace")
     assert response.status_code == 302
     assert response.location.startswith("/connexion?next=")
 
@@ -583,7 +583,7 @@ def test_reset_link_sets_a_new_password_and_ends_every_session(app, client, auth
     )
     assert response.status_code == 302 and response.location == "/connexion"
     # The session opened before the reset is gone.
-    assert client.get("/mon-espace/").status_code == 302
+    assert client.get("/mon-espace").status_code == 302
     assert auth.login().status_code == 200
     assert auth.login(password="Nouveau2026x").status_code == 302
     assert mailbox.last()["Subject"] == "Votre mot de passe a été modifié"
@@ -733,9 +733,9 @@ def test_a_session_ends_8_hours_after_login(client, auth, time_machine):
     # A page every 20 minutes: never idle for long, yet the login ends after 8 hours.
     for minutes in range(20, 8 * 60, 20):
         time_machine.move_to(login_time + timedelta(minutes=minutes), tick=False)
-        assert client.get("/mon-espace/").status_code == 200
+        assert client.get("/mon-espace").status_code == 200
     time_machine.move_to(login_time + timedelta(hours=8, minutes=1), tick=False)
-    response = client.get("/mon-espace/")
+    response = client.get("/mon-espace")
     assert response.status_code == 302
     assert response.location.startswith("/connexion")
     page = client.get(response.location).get_data(as_text=True)
@@ -744,7 +744,7 @@ def test_a_session_ends_8_hours_after_login(client, auth, time_machine):
     )
 
 
-@pytest.mark.parametrize("url", ["/trajets", "/adresses/", "/faq"])
+@pytest.mark.parametrize("url", ["/trajets", "/adresses", "/faq"])
 def test_pages_that_only_read_never_load_the_account_secrets(client, auth, count_queries, url):
     """A page that needs only who is logged in reads ids, not the password hash or e-mail."""
     auth.sophie()

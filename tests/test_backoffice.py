@@ -357,7 +357,7 @@ def test_staff_session_opens_no_member_page(app, desk):
     client = desk[StaffRole.ADMIN]
     assert client.get_cookie("cartable_staff", path="/gestion") is not None
     assert client.get_cookie("cartable_session") is None
-    for path in ("/mon-espace/", "/trajets", "/remboursements"):
+    for path in ("/mon-espace", "/trajets", "/remboursements"):
         response = client.get(path)
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/connexion")

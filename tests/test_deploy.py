@@ -176,7 +176,7 @@ def test_a_real_process_logs_one_json_line_per_request_with_its_id(processes):
 def test_login_on_one_process_is_valid_on_the_other(one_and_two, sophie, processes):
     first, _ = one_and_two
     assert first.log_in(SOPHIE, DEFAULT_PASSWORD).status == 302
-    page = on(processes[1], first).get("/mon-espace/")
+    page = on(processes[1], first).get("/mon-espace")
     assert page.status == 200
     assert SOPHIE in page.text
 
@@ -185,9 +185,9 @@ def test_logout_on_one_process_ends_the_session_on_the_other(one_and_two, sophie
     first, _ = one_and_two
     first.log_in(SOPHIE, DEFAULT_PASSWORD)
     copied = on(processes[1], Browser("127.0.0.1", 0, cookies=dict(first.cookies)))
-    assert copied.get("/mon-espace/").status == 200
-    assert first.post("/deconnexion", {}, form_page=first.get("/mon-espace/")).status == 302
-    page = copied.get("/mon-espace/")
+    assert copied.get("/mon-espace").status == 200
+    assert first.post("/deconnexion", {}, form_page=first.get("/mon-espace")).status == 302
+    page = copied.get("/mon-espace")
     assert page.status == 302
     assert "/connexion" in page.location
 
@@ -198,7 +198,7 @@ def test_password_change_on_one_process_ends_other_sessions_on_the_other(
     first, second = one_and_two
     first.log_in(SOPHIE, DEFAULT_PASSWORD)
     second.log_in(SOPHIE, DEFAULT_PASSWORD)
-    assert second.get("/mon-espace/").status == 200
+    assert second.get("/mon-espace").status == 200
     changed = first.post(
         "/mon-espace/mot-de-passe",
         {
@@ -208,9 +208,9 @@ def test_password_change_on_one_process_ends_other_sessions_on_the_other(
         },
     )
     assert changed.status == 302
-    page = second.get("/mon-espace/")
+    page = second.get("/mon-espace")
     assert page.status == 302 and "/connexion" in page.location
-    assert on(processes[1], first).get("/mon-espace/").status == 200
+    assert on(processes[1], first).get("/mon-espace").status == 200
 
 
 def test_the_login_failure_limit_counts_across_both_processes(one_and_two, sophie):
@@ -296,7 +296,7 @@ def test_an_account_deleted_through_one_process_is_gone_on_the_other(
     assert deleted.status == 302
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Account)) == 0
-    page = second.get("/mon-espace/")
+    page = second.get("/mon-espace")
     assert page.status == 302 and "/connexion" in page.location
 
 

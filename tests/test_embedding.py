@@ -238,7 +238,7 @@ def test_insurer_link_at_top_level_shows_the_branding_and_keeps_the_lax_cookie(
     assert response.status_code == 302
     assert "samesite=lax" in attributes(session_cookies(response)[-1])
     assert "partitioned" not in attributes(session_cookies(response)[-1])
-    assert 'class="brand brand-insurer"' in client.get("/mon-espace/").get_data(as_text=True)
+    assert 'class="brand brand-insurer"' in client.get("/mon-espace").get_data(as_text=True)
 
 
 def test_inside_the_frame_there_is_no_way_out_of_the_context(client, insurers):
@@ -270,9 +270,9 @@ def test_context_and_partitioned_cookie_survive_login_and_logout(client, auth, i
     auth.create_account()
     enter(client)
     response = auth.login()
-    assert response.status_code == 302 and response.location == "/mon-espace/"
+    assert response.status_code == 302 and response.location == "/mon-espace"
     assert {"samesite=none", "partitioned"} <= attributes(session_cookies(response)[-1])
-    page = client.get("/mon-espace/")
+    page = client.get("/mon-espace")
     assert 'class="brand brand-insurer"' in page.get_data(as_text=True)
     assert DEMO_ORIGIN in frame_ancestors(page)
 
@@ -283,7 +283,7 @@ def test_context_and_partitioned_cookie_survive_login_and_logout(client, auth, i
     assert DEMO_ORIGIN in frame_ancestors(home)
     assert "Vous êtes déconnecté(e)." in home.get_data(as_text=True)
     # Logged out for real: Mon Espace asks to log in again.
-    assert client.get("/mon-espace/").status_code == 302
+    assert client.get("/mon-espace").status_code == 302
 
 
 def test_csrf_works_over_https_in_context_with_a_same_origin_referer(app, auth, insurers):
@@ -302,7 +302,7 @@ def test_csrf_works_over_https_in_context_with_a_same_origin_referer(app, auth, 
         "/connexion", data=data, base_url=base, headers={"Referer": base + "/connexion"}
     )
     assert response.status_code == 302
-    assert response.location == "/mon-espace/"
+    assert response.location == "/mon-espace"
 
 
 # --- Members of the insurer in context only ---------------------------------------------------
@@ -357,7 +357,7 @@ def test_login_in_context_refuses_a_member_of_another_insurer(app, client, insur
     page = response.get_data(as_text=True).replace("&#39;", "'")
     assert OTHER_INSURER_MESSAGE in page
     assert "Voisine" not in page and "ZZ999999" not in page
-    assert client.get("/mon-espace/").status_code == 302
+    assert client.get("/mon-espace").status_code == 302
 
     # A wrong password gets the generic message: nothing tells the account exists.
     response = submit(client, "/connexion", {"email": PAUL, "password": "Mauvais2026"})
@@ -372,17 +372,17 @@ def test_login_in_context_refuses_a_member_of_another_insurer(app, client, insur
 def test_insurer_link_asks_a_member_of_another_insurer_to_log_out_first(app, client, insurers):
     paul_account(app)
     assert submit(client, "/connexion", {"email": PAUL, "password": DEFAULT_PASSWORD}).status_code
-    assert client.get("/mon-espace/").status_code == 200
+    assert client.get("/mon-espace").status_code == 200
     response = client.get("/e/demo")
     page = response.get_data(as_text=True)
     assert response.status_code == 403
     assert "Déconnexion" in page and "Mutuelle Démo" in page
     # A link alone logs nobody out (it is a GET), nor does it change the context.
-    assert client.get("/mon-espace/").status_code == 200
+    assert client.get("/mon-espace").status_code == 200
     assert "frame-ancestors 'self'" == frame_ancestors(client.get("/"))
-    submit(client, "/deconnexion", form_url="/mon-espace/")
+    submit(client, "/deconnexion", form_url="/mon-espace")
     enter(client)
-    assert client.get("/mon-espace/").status_code == 302
+    assert client.get("/mon-espace").status_code == 302
 
 
 # --- Branding: theme, logo, integration ---------------------------------------------------------

@@ -430,7 +430,7 @@ def test_the_list_opens_at_remboursements_and_the_old_address_redirects(client, 
     assert old.headers["Location"] == "/remboursements"
     assert client.get("/remboursements/?page=2").headers["Location"] == "/remboursements?page=2"
     # The navigation and « Mon Espace » link to the address that answers directly.
-    assert 'href="/remboursements"' in client.get("/mon-espace/").get_data(as_text=True)
+    assert 'href="/remboursements"' in client.get("/mon-espace").get_data(as_text=True)
 
 
 def test_missing_file_on_disk_is_a_404_not_a_500(app, client, filed):

@@ -114,19 +114,19 @@ def test_a_session_idle_for_30_minutes_ends_with_a_french_message(
 ):
     auth.sophie()
     at(time_machine, morning, 29)
-    assert client.get("/mon-espace/").status_code == 200
+    assert client.get("/mon-espace").status_code == 200
     at(time_machine, morning, 29 + 29)  # 29 minutes since the last page: still open
     assert client.get("/trajets").status_code == 200
     at(time_machine, morning, 29 + 29 + 30)
-    response = client.get("/mon-espace/")
+    response = client.get("/mon-espace")
     assert response.status_code == 302
-    assert response.location == "/connexion?next=%2Fmon-espace%2F"
+    assert response.location == "/connexion?next=%2Fmon-espace"
     page = text(client.get(response.location))
     assert IDLE_MESSAGE in page
     assert "Veuillez vous connecter" not in page
     assert sessions(app) == []  # the ended session's row is gone
     # Logged out for good: the next page asks to log in, without the expiry message.
-    again = client.get("/mon-espace/", follow_redirects=True)
+    again = client.get("/mon-espace", follow_redirects=True)
     assert IDLE_MESSAGE not in text(again)
     assert "Veuillez vous connecter pour accéder à cette page." in text(again)
 
@@ -137,9 +137,9 @@ def test_the_idle_delay_comes_from_the_configuration(make_app, auth, time_machin
     auth.create_account()
     assert submit(client, "/connexion", {"email": SOPHIE, "password": DEFAULT_PASSWORD})
     at(time_machine, morning, 4)
-    assert client.get("/mon-espace/").status_code == 200
+    assert client.get("/mon-espace").status_code == 200
     at(time_machine, morning, 9)
-    assert client.get("/mon-espace/").status_code == 302
+    assert client.get("/mon-espace").status_code == 302
 
 
 @pytest.mark.parametrize(
@@ -174,17 +174,17 @@ def test_activity_is_written_at_most_once_a_minute(app, client, auth, time_machi
     auth.sophie()
     [opened] = sessions(app)
     at(time_machine, morning, 0.5)
-    client.get("/mon-espace/")
+    client.get("/mon-espace")
     assert sessions(app)[0].last_seen_at == opened.last_seen_at  # less than a minute: no write
     at(time_machine, morning, 2)
-    client.get("/mon-espace/")
+    client.get("/mon-espace")
     assert sessions(app)[0].last_seen_at == opened.last_seen_at + timedelta(minutes=2)
 
 
 def test_pages_read_within_the_minute_write_nothing(client, auth, count_queries, time_machine):
     auth.sophie()
     with count_queries() as counter:
-        assert client.get("/mon-espace/").status_code == 200
+        assert client.get("/mon-espace").status_code == 200
     assert not [s for s in counter.statements if s.lstrip().upper().startswith("UPDATE")]
 
 
@@ -245,7 +245,7 @@ def test_password_confirmation_follows_only_a_path_of_this_site(
     at(time_machine, morning, 6)
     url = CONFIRM_URL + "?next=https://pirate.example/"
     response = submit(client, url, {"password": DEFAULT_PASSWORD})
-    assert response.location == "/mon-espace/"
+    assert response.location == "/mon-espace"
 
 
 def test_password_confirmation_is_per_session(

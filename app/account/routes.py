@@ -48,7 +48,8 @@ def account_limit_key() -> str:
     return f"account:{signed_in().id}"
 
 
-@bp.get("/")
+# The page's address has no trailing slash (PRODUCT.md); the old one with it still serves.
+@bp.get("", strict_slashes=False)
 @login_required
 def index():
     """« Mon Espace »: my account, my family, and what I can do from here."""

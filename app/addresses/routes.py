@@ -56,7 +56,8 @@ def _save(form, template: str, **context):
     return None
 
 
-@bp.get("/")
+# The page's address has no trailing slash (PRODUCT.md); the old one with it still serves.
+@bp.get("", strict_slashes=False)
 @login_required
 def index():
     """The account's current addresses."""

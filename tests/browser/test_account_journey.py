@@ -86,7 +86,7 @@ def test_sophie_registers_confirms_logs_in_and_manages_her_password(
     axe(page)
     log_in(page, FIRST_PASSWORD)
 
-    expect(page).to_have_url(live_server.url + "/mon-espace/")
+    expect(page).to_have_url(live_server.url + "/mon-espace")
     expect(page.get_by_role("heading", level=1)).to_have_text("Mon Espace")
     my_account = page.get_by_role("region", name="Mon compte")
     expect(my_account).to_contain_text("AB123456")
@@ -112,7 +112,7 @@ def test_sophie_registers_confirms_logs_in_and_manages_her_password(
     page.get_by_label("Nouveau mot de passe", exact=True).fill(CHANGED_PASSWORD)
     page.get_by_label("Confirmation du nouveau mot de passe").fill(CHANGED_PASSWORD)
     page.get_by_role("button", name="Changer mon mot de passe").click()
-    expect(page).to_have_url(live_server.url + "/mon-espace/")
+    expect(page).to_have_url(live_server.url + "/mon-espace")
     expect(page.get_by_role("status")).to_contain_text("Votre mot de passe a été modifié")
     assert "mot de passe" in mailbox.text(mailbox.last(EMAIL)).lower()
     axe(page)
@@ -148,7 +148,7 @@ def test_sophie_registers_confirms_logs_in_and_manages_her_password(
     log_in(page, CHANGED_PASSWORD)
     expect(page.get_by_role("alert")).to_contain_text("Adresse e-mail ou mot de passe incorrect")
     log_in(page, RESET_PASSWORD)
-    expect(page).to_have_url(live_server.url + "/mon-espace/")
+    expect(page).to_have_url(live_server.url + "/mon-espace")
     expect(page.get_by_role("main")).to_contain_text("Bonjour Sophie MARTIN")
     axe(page)
 
@@ -208,7 +208,7 @@ def test_login_with_the_keyboard_only(page, live_server, auth, axe):
     page.keyboard.type(FIRST_PASSWORD)
     page.keyboard.press("Enter")
 
-    expect(page).to_have_url(live_server.url + "/mon-espace/")
+    expect(page).to_have_url(live_server.url + "/mon-espace")
     expect(page.get_by_role("heading", level=1)).to_have_text("Mon Espace")
     axe(page)
 
@@ -240,7 +240,7 @@ def test_pages_fit_the_screen_from_360_to_1920_pixels_wide(page, live_server, au
     page.goto(live_server.url + "/connexion")
     log_in(page, FIRST_PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Mon Espace")
-    for path in ["/mon-espace/", "/mon-espace/modifier"]:
+    for path in ["/mon-espace", "/mon-espace/modifier"]:
         page.goto(live_server.url + path)
         assert_no_horizontal_scroll(page)
     if width < 768:  # below 48rem the signed-in navigation is folded behind « Menu »

@@ -100,7 +100,7 @@ def test_trips_sent_to_the_transporter_keep_the_old_address(page, live_server, a
     later = clock.today() + timedelta(days=6)
     add_trip(app, sophie, home, school, datetime.combine(later, time(8, 0), tzinfo=PARIS))
 
-    page.goto(live_server.url + "/adresses/")
+    page.goto(live_server.url + "/adresses")
     page.get_by_role("link", name="Supprimer l'adresse Maison").click()
     expect(page.get_by_role("alert")).to_have_text(
         "Vous devez supprimer le trajet vers cette destination avant de pouvoir supprimer "
@@ -115,7 +115,7 @@ def test_trips_sent_to_the_transporter_keep_the_old_address(page, live_server, a
     )
     axe(page)
 
-    page.goto(live_server.url + "/adresses/")
+    page.goto(live_server.url + "/adresses")
     page.get_by_role("link", name="Modifier l'adresse Maison").click()
     expect(page.get_by_text("ont déjà été transmis au transporteur")).to_be_visible()
     axe(page)

@@ -158,7 +158,7 @@ def test_no_page_scrolls_sideways_at_320_px_logged_in(
     finally:
         context.close()
     for expected in (
-        "/mon-espace/",
+        "/mon-espace",
         "/trajets",
         f"/trajets/{samples['day_text']}",
         "/remboursements",
