@@ -12,7 +12,6 @@ from app.auth_session import signed_in
 from app.email import public_url
 from app.models import Trip, TripPurpose, TripStatus
 from app.trips import agenda, bp, rules, services
-from app.trips.calendar_grid import calendar_rows
 from app.trips.forms import CancelTripForm, EditTripForm, TripForm
 from app.trips.french import HELPERS, long_day, month_name
 
@@ -98,7 +97,10 @@ def _month_page(year: int, month: int, now: datetime) -> dict:
     return {
         "year": year,
         "month": month,
-        "rows": calendar_rows(days, counts, now.date(), url_for("trips.calendar")),
+        "weeks": rules.month_weeks(days),
+        "counts": counts,
+        "today": now.date(),
+        "calendar_url": url_for("trips.calendar"),
         "months": months,
         "previous_url": month_url(*previous),
         "previous_name": month_name(*previous),

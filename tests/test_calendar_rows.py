@@ -1,10 +1,14 @@
-"""The calendar's rows, written in Python: links, disabled days, today, counts, escaping."""
+"""The calendar's rows (trips/_calendar_rows.html): links, disabled days, today, counts,
+escaping."""
 
 import re
 from datetime import date
 
-from app.trips.calendar_grid import calendar_rows
-from app.trips.rules import Day, DayState
+import pytest
+from flask import render_template
+
+from app.trips.french import long_day
+from app.trips.rules import Day, DayState, month_weeks
 
 HOSTILE = "\"<script>&'"
 
@@ -23,17 +27,38 @@ def _month() -> list[Day]:
     return days
 
 
-def test_weeks_run_monday_to_sunday_with_empty_cells_outside_the_month():
-    html = str(calendar_rows(_month(), {}, date(2026, 5, 4), "/trajets"))
-    rows = re.findall(r"<tr>(.*?)</tr>", html)
+@pytest.fixture
+def calendar_rows(app):
+    """Renders the rows as the calendar page does, from the month's days."""
+
+    def render(days: list[Day], counts: dict, today: date, calendar_url: str) -> str:
+        with app.test_request_context():
+            return render_template(
+                "trips/_calendar_rows.html",
+                weeks=month_weeks(days),
+                counts=counts,
+                today=today,
+                calendar_url=calendar_url,
+                long_day=long_day,
+            )
+
+    return render
+
+
+def test_weeks_run_monday_to_sunday_with_empty_cells_outside_the_month(calendar_rows):
+    html = calendar_rows(_month(), {}, date(2026, 5, 4), "/trajets")
+    # Whitespace between cells does not count.
+    rows = [
+        re.sub(r">\s+<", "><", row.strip()) for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    ]
     assert len(rows) == 5
     assert all(row.count("<td") == 7 for row in rows)
     assert rows[0].startswith('<td class="day-empty"></td>' * 4)  # Monday to Thursday
     assert "day-empty" not in rows[-1] and "raison-2026-05-31" in rows[-1]  # a Sunday
 
 
-def test_open_days_link_to_their_day_page_and_disabled_ones_say_why():
-    html = str(calendar_rows(_month(), {}, date(2026, 5, 4), "/trajets"))
+def test_open_days_link_to_their_day_page_and_disabled_ones_say_why(calendar_rows):
+    html = calendar_rows(_month(), {}, date(2026, 5, 4), "/trajets")
     assert (
         '<td class="day day-open"><a class="day-link" href="/trajets/2026-05-05">'
         '<span class="day-number">5</span><span class="day-name"> mardi 5 mai 2026</span></a>'
@@ -46,16 +71,16 @@ def test_open_days_link_to_their_day_page_and_disabled_ones_say_why():
     assert '<span class="day-reason" aria-hidden="true">Dimanche</span>' in sunday
 
 
-def test_every_text_is_escaped():
-    html = str(calendar_rows(_month(), {}, date(2026, 5, 4), '/t"<x>'))
+def test_every_text_is_escaped(calendar_rows):
+    html = calendar_rows(_month(), {}, date(2026, 5, 4), '/t"<x>')
     assert "<script>" not in html and '"<x>' not in html
     assert "Férié : &#34;&lt;script&gt;&amp;&#39;" in html
     assert 'href="/t&#34;&lt;x&gt;/2026-05-05"' in html
 
 
-def test_today_is_marked_and_trips_are_counted():
+def test_today_is_marked_and_trips_are_counted(calendar_rows):
     counts = {date(2026, 5, 4): 1, date(2026, 5, 5): 3}
-    html = str(calendar_rows(_month(), counts, date(2026, 5, 4), "/trajets"))
+    html = calendar_rows(_month(), counts, date(2026, 5, 4), "/trajets")
     today = re.search(r'<td class="day day-open day-today">.*?</td>', html).group(0)
     assert 'aria-current="date"' in today
     assert '<span class="day-mark">Aujourd\'hui</span>' in today
@@ -64,7 +89,7 @@ def test_today_is_marked_and_trips_are_counted():
     assert html.count('aria-current="date"') == 1
 
 
-def test_a_disabled_today_keeps_its_reason_and_its_mark():
-    html = str(calendar_rows(_month(), {}, date(2026, 5, 10), "/trajets"))  # a Sunday
+def test_a_disabled_today_keeps_its_reason_and_its_mark(calendar_rows):
+    html = calendar_rows(_month(), {}, date(2026, 5, 10), "/trajets")  # a Sunday
     cell = re.search(r'<td class="day day-disabled day-sunday day-today".*?</td>', html).group(0)
     assert 'aria-current="date"' in cell and "Aujourd'hui" in cell
