@@ -429,12 +429,15 @@ def test_parse_hour(text, expected):
         datetime(2026, 3, 27, 15, 0, tzinfo=PARIS),
         datetime(2026, 10, 23, 12, 5, tzinfo=PARIS),
         datetime(2026, 5, 18, 19, 59, tzinfo=PARIS),
+        datetime(2026, 10, 23, 6, 0, tzinfo=PARIS),  # the day after tomorrow ends summer time
+        datetime(2026, 5, 18, 8, 37, tzinfo=PARIS),  # between two quarter hours
     ],
 )
 def test_bookable_hours_are_always_the_last_ones_of_the_list(now):
-    """The day page's time control starts at the first bookable hour, and every later
-    quarter hour is bookable (it relies on it)."""
+    """The bisection finds exactly the hours 48 h or more ahead, one by one, across clock
+    changes; the day page's time control starts at the first of them."""
     for days_ahead in range(4):
         day = now.date() + timedelta(days=days_ahead)
-        bookable = rules.bookable_hours(now, day)
-        assert bookable == list(rules.HOURS[len(rules.HOURS) - len(bookable) :]), day
+        expected = [hour for hour in rules.HOURS if rules.far_enough(now, day, hour)]
+        assert rules.bookable_hours(now, day) == expected, day
+        assert expected == list(rules.HOURS[len(rules.HOURS) - len(expected) :]), day

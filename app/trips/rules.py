@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+from bisect import bisect_left
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -163,8 +164,13 @@ def is_locked(now: datetime, day: date, hour: time) -> bool:
 
 
 def bookable_hours(now: datetime, day: date) -> list[time]:
-    """The hours of the list that are still 48 h or more ahead on that day."""
-    return [hour for hour in HOURS if far_enough(now, day, hour)]
+    """The hours of the list that are still 48 h or more ahead on that day.
+
+    They are always the last ones of the list (the real time to a later hour of the same
+    day is longer, 6h00 to 20h00 never falling in a clock change), so the first of them is
+    found by bisection: 6 instant computations instead of 57."""
+    first = bisect_left(HOURS, True, key=lambda hour: far_enough(now, day, hour))
+    return list(HOURS[first:])
 
 
 # --- Public holidays ------------------------------------------------------------------------
