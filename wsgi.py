@@ -10,6 +10,7 @@ app = create_app()
 # process: the garbage collector need not scan it again. Without this, each full collection
 # walked those ~150,000 objects and stopped every thread for 70 to 100 ms; frozen, a full
 # collection takes about 5 ms (bench/run.py's « GC » column shows the pauses).
+gc.collect()  # what startup left unreachable is freed, not frozen with the rest
 gc.freeze()
 
 if __name__ == "__main__":

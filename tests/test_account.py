@@ -43,10 +43,11 @@ def test_pages_live_at_their_address_without_a_slash_and_the_old_one_still_serve
     client, auth, page
 ):
     """PRODUCT.md's addresses are served as such (no 308 to a trailing slash), and the
-    former address with the slash, in bookmarks, serves the same page."""
+    former address with the slash, in bookmarks, redirects there for good."""
     auth.sophie()
     plain, slashed = client.get(page), client.get(page + "/")
-    assert plain.status_code == slashed.status_code == 200
+    assert plain.status_code == 200
+    assert (slashed.status_code, slashed.location) == (301, page)
     assert f'href="{page}"' in plain.get_data(as_text=True)  # the site's own links
     assert f'href="{page}/"' not in plain.get_data(as_text=True)
 

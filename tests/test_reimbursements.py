@@ -846,14 +846,26 @@ def test_a_request_and_a_completion_count_their_quotas_under_the_hold(app, clien
         filed = send_request(client, app, [upload(pdf_bytes(), "a.pdf")])
         request_statements = list(statements)
         statements.clear()
-        complete(client, filed.location.rsplit("/", 1)[1], [upload(pdf_bytes(), "b.pdf")])
+        completed = complete(
+            client, filed.location.rsplit("/", 1)[1], [upload(pdf_bytes(), "b.pdf")]
+        )
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
-    assert filed.status_code == 302
+    assert filed.status_code == completed.status_code == 302
     for run in (request_statements, statements):
         hold = next(i for i, sql in enumerate(run) if sql.startswith("update accounts set id"))
         sums = [i for i, sql in enumerate(run) if "sum(reimbursement_documents.size)" in sql]
         assert sums and all(hold < i for i in sums), "\n".join(sql[:90] for sql in run)
+    # A completion holds the account before it reads the request: the account's row is always
+    # locked first, as deleting the account does (no lock-order deadlock between the two).
+    post = max(i for i, sql in enumerate(statements) if sql.startswith("select user_sessions"))
+    statements = statements[post:]  # the completion's POST (its page was read before)
+    hold = next(i for i, sql in enumerate(statements) if sql.startswith("update accounts"))
+    reads = [
+        i for i, sql in enumerate(statements) if sql.startswith("select reimbursement_requests")
+    ]
+    assert reads and hold < reads[0]
+    assert not [sql for sql in statements if "for update" in sql]
     hold = next(i for i, sql in enumerate(request_statements) if sql.startswith("update accounts"))
     daily = "count(reimbursement_requests.id)"
     counts = [i for i, sql in enumerate(request_statements) if daily in sql]

@@ -416,6 +416,8 @@ def test_parse_month(text, expected):
         ("08:30:15", None),
         ("08:30:0", None),
         ("08:30:00.000", None),
+        ("08:30.00", None),
+        ("08:30,00", None),
     ],
 )
 def test_parse_hour(text, expected):

@@ -439,6 +439,9 @@ def test_the_time_control_starts_48_hours_ahead_on_a_partly_open_day(client, sop
     page = text(client.get("/trajets/2026-05-20"))
     assert re.search(r'<input [^>]*id="hour" max="20:00" min="10:00" name="hour"', page)
     assert "au plus tôt à 10h00" in page
+    # The control's own help, read with it, says where it starts.
+    help = re.search(r'<p class="help" id="hour-aide">([^<]*)</p>', page).group(1)
+    assert help == "Ce jour-là, de 10h00 à 20h00, par quart d&#39;heure (délai de 48 h)."
     # A day clear of the delay starts at 6h00.
     assert re.search(r'id="hour" max="20:00" min="06:00"', text(client.get(DAY_URL)))
 

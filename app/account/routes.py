@@ -48,8 +48,13 @@ def account_limit_key() -> str:
     return f"account:{signed_in().id}"
 
 
-# The page's address has no trailing slash (PRODUCT.md); the old one with it still serves.
-@bp.get("", strict_slashes=False)
+@bp.get("/")
+def old_index():
+    """The former address, with a trailing slash: a permanent redirect to /mon-espace."""
+    return redirect(url_for("account.index", **request.args), 301)
+
+
+@bp.get("")
 @login_required
 def index():
     """« Mon Espace »: my account, my family, and what I can do from here."""

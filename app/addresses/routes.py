@@ -1,6 +1,6 @@
 """« Mes adresses »: list, add, view, edit and delete the family's addresses."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -56,8 +56,13 @@ def _save(form, template: str, **context):
     return None
 
 
-# The page's address has no trailing slash (PRODUCT.md); the old one with it still serves.
-@bp.get("", strict_slashes=False)
+@bp.get("/")
+def old_index():
+    """The former address, with a trailing slash: a permanent redirect to /adresses."""
+    return redirect(url_for("addresses.index", **request.args), 301)
+
+
+@bp.get("")
 @login_required
 def index():
     """The account's current addresses."""

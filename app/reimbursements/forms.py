@@ -10,12 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from app.forms import REQUIRED, strip
 from app.models import AssistanceFile
 from app.reimbursements import rules, storage
-from app.reimbursements.services import (
-    first_guarantee_start,
-    hold_quotas,
-    requests_sent_today,
-    stored_bytes,
-)
+from app.reimbursements.services import first_guarantee_start, requests_sent_today, stored_bytes
 from app.reimbursements.storage import Upload
 
 DATE_INVALID_MESSAGE = "Saisissez une date valide, par exemple 14/03/2026."
@@ -47,11 +42,6 @@ class DocumentsMixin:
     )
     existing_documents = 0
     account_id: int
-
-    def validate(self, extra_validators=None) -> bool:
-        # The quotas below are counted while the account's other uploads wait.
-        hold_quotas(self.account_id)
-        return super().validate(extra_validators)
 
     def validate_documents(self, field):
         files = field.data or []
@@ -174,7 +164,6 @@ class ReimbursementForm(DocumentsMixin, FlaskForm):
 class CompletionForm(DocumentsMixin, FlaskForm):
     submit = SubmitField("Ajouter ces justificatifs")
 
-    def __init__(self, *args, existing_documents: int, account_id: int, **kwargs):
+    def __init__(self, *args, account_id: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.existing_documents = existing_documents
-        self.account_id = account_id
+        self.account_id = account_id  # existing_documents is set once the request is read

@@ -70,7 +70,9 @@ def new():
     files = services.assistance_files_of(account)
     if not files:
         return render_template("reimbursements/no_file.html", insurer=account.member.insurer)
-    form = ReimbursementForm(files=files, today=today(), account_id=account.id)
+    form = ReimbursementForm(files=files, today=today(), account_id=account.id)  # reads a POST
+    if form.is_submitted():
+        services.hold_quotas(account.id)  # the limits are counted with no other upload running
     if form.validate_on_submit():
         reimbursement = services.create_request(
             account,
@@ -101,7 +103,8 @@ def detail(number: str):
 def complete(number: str):
     """« Compléter ma demande »: more documents, while the request is Reçue or En cours."""
     account = current_account()
-    reimbursement = services.request_of(account, number, lock=True) or abort(404)
+    form = CompletionForm(account_id=account.id)  # reads a POST's files, before the hold
+    reimbursement = services.request_of(account, number, hold=form.is_submitted()) or abort(404)
     if not reimbursement.status.accepts_documents:
         flash(
             f"Cette demande est « {reimbursement.status.label} » : elle ne peut plus être "
@@ -109,7 +112,7 @@ def complete(number: str):
             "error",
         )
         return redirect(url_for(".detail", number=number))
-    form = CompletionForm(existing_documents=len(reimbursement.documents), account_id=account.id)
+    form.existing_documents = len(reimbursement.documents)
     if form.validate_on_submit():
         services.add_documents(account, reimbursement, form.uploads)
         flash("Vos justificatifs ont été ajoutés à la demande.", "success")

@@ -62,8 +62,11 @@ def requests_of(account: Account) -> list[ReimbursementRequest]:
     )
 
 
-def request_of(account: Account, number: str, *, lock: bool = False) -> ReimbursementRequest | None:
-    """One of the account's requests by its number, with documents and history; else None."""
+def request_of(account: Account, number: str, *, hold: bool = False) -> ReimbursementRequest | None:
+    """One of the account's requests by its number, with documents and history; else None.
+
+    `hold` first holds the account's uploads (hold_quotas): two completions at once cannot
+    both pass the 5-document limit nor the quotas."""
     query = (
         sa.select(ReimbursementRequest)
         .where(
@@ -76,9 +79,8 @@ def request_of(account: Account, number: str, *, lock: bool = False) -> Reimburs
             selectinload(ReimbursementRequest.history),
         )
     )
-    if lock:
-        # Two completions at once must not pass the 5-document limit together.
-        query = query.with_for_update(of=ReimbursementRequest)
+    if hold:
+        hold_quotas(account.id)
     return db.session.scalar(query)
 
 
@@ -97,12 +99,15 @@ def document_of(account: Account, number: str, document_id: int) -> Document | N
 
 def hold_quotas(account_id: int) -> None:
     """Make the account's uploads wait for one another until this transaction ends, so that
-    its quotas are counted on committed figures: two requests sent at the same moment cannot
-    both pass as the 20th of the day, nor both fit in the last megabytes.
+    its limits are counted on committed figures: two requests sent at the same moment cannot
+    both pass as the 20th of the day, nor both fit in the last megabytes, nor two
+    completions both add the 5th document.
 
     A write to the account's row rather than SELECT … FOR UPDATE: it locks that row on
     PostgreSQL and takes the database's write lock on SQLite, where FOR UPDATE does not
     exist. It changes nothing; the commit or the rollback that ends the request frees it.
+    Taken after the upload's body is read (not while a slow sender streams it), and before
+    any other row of the account is locked, as deleting the account locks its row first.
     """
     accounts = Account.__table__
     db.session.connection().execute(

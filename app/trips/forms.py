@@ -48,17 +48,15 @@ class HourField(StringField):
 
     widget = TimeInput()
 
-    def __init__(self, label=None, validators=None, **kwargs):
+    def __init__(self, label=None, validators=None, *, render_kw=None, **kwargs):
         first, last = rules.HOURS[0], rules.HOURS[-1]
-        kwargs.setdefault(
-            "render_kw",
-            {
-                "min": first.strftime("%H:%M"),
-                "max": last.strftime("%H:%M"),
-                "step": rules.HOUR_STEP_MINUTES * 60,
-            },
-        )
-        super().__init__(label, validators, filters=[strip], **kwargs)
+        render_kw = {
+            "min": first.strftime("%H:%M"),
+            "max": last.strftime("%H:%M"),
+            "step": rules.HOUR_STEP_MINUTES * 60,
+            **(render_kw or {}),
+        }
+        super().__init__(label, validators, filters=[strip], render_kw=render_kw, **kwargs)
 
     def pre_validate(self, form):
         if not self.data:
@@ -67,8 +65,13 @@ class HourField(StringField):
             raise ValidationError(rules.HOUR_MESSAGE)
 
     def start_at(self, first_hour: time) -> None:
-        """The day's first bookable hour, when the 48 h delay took the earlier ones."""
+        """The day's first bookable hour, when the 48 h delay took the earlier ones: the
+        control starts there, and its help (read with it by screen readers) says so."""
         self.render_kw = {**self.render_kw, "min": first_hour.strftime("%H:%M")}
+        self.description = (
+            f"Ce jour-là, de {rules.format_hour(first_hour)} à "
+            f"{rules.format_hour(rules.HOURS[-1])}, par quart d'heure (délai de 48 h)."
+        )
 
 
 class TripForm(FlaskForm):

@@ -335,6 +335,8 @@ def parse_hour(value: str | None) -> time | None:
     browser's time control may send it), else None."""
     if not value or not value.isascii() or len(value) not in (5, 8) or value[2] != ":":
         return None
+    if len(value) == 8 and value[5] != ":":
+        return None
     try:
         hour = time.fromisoformat(value)
     except ValueError:
