@@ -728,21 +728,26 @@ def test_upload_forms_carry_their_csrf_token_in_their_url(client, filed):
 # --- Quotas -------------------------------------------------------------------------------
 
 
+def sophies_request(app, account_id: int, number: str) -> ReimbursementRequest:
+    """A request of Sophie's as the form would file it, to be added to the session."""
+    return ReimbursementRequest(
+        number=number,
+        account_id=account_id,
+        assistance_file_id=sophie_file_id(app),
+        nature="Taxi",
+        expense_date=today(),
+        amount_cents=1000,
+        holder_name="Sophie Martin",
+        iban=IBAN,
+    )
+
+
 def add_requests(app, count: int, *, document_size: int | None = None) -> None:
     """Requests filed earlier by Sophie, written directly (with one document each)."""
     with app.app_context():
         account_id = db.session.scalar(sa.select(Account.id).where(Account.email == SOPHIE))
         for index in range(count):
-            reimbursement = ReimbursementRequest(
-                number=f"R-TEST-{index:06d}",
-                account_id=account_id,
-                assistance_file_id=sophie_file_id(app),
-                nature="Taxi",
-                expense_date=today(),
-                amount_cents=1000,
-                holder_name="Sophie Martin",
-                iban=IBAN,
-            )
+            reimbursement = sophies_request(app, account_id, f"R-TEST-{index:06d}")
             if document_size:
                 reimbursement.documents.append(
                     Document(
@@ -798,18 +803,7 @@ def test_two_uploads_at_once_are_counted_one_after_the_other(app, auth, time_mac
             held.set()
             waiting.wait(10)
             stdlib_time.sleep(0.3)  # the second is now waiting for the hold
-            db.session.add(
-                ReimbursementRequest(
-                    number="R-TEST-RACE",
-                    account_id=account_id,
-                    assistance_file_id=sophie_file_id(app),
-                    nature="Taxi",
-                    expense_date=today(),
-                    amount_cents=1000,
-                    holder_name="Sophie Martin",
-                    iban=IBAN,
-                )
-            )
+            db.session.add(sophies_request(app, account_id, "R-TEST-RACE"))
             seen["committed at"] = stdlib_time.monotonic()
             db.session.commit()
 
