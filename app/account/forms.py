@@ -5,7 +5,7 @@ from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.auth import rules
-from app.auth.forms import EMAIL_LENGTH, NewPasswordMixin
+from app.auth.forms import EMAIL_LENGTH, PASSWORD_LENGTH, TYPED_PASSWORD, NewPasswordMixin
 from app.auth.validators import Email
 from app.forms import REQUIRED, strip
 
@@ -26,7 +26,7 @@ class EditAccountForm(FlaskForm):
     current_password = PasswordField(
         "Mot de passe actuel",
         description="Demandé seulement pour changer d'adresse e-mail.",
-        validators=[Length(max=rules.PASSWORD_MAX_LENGTH, message=rules.PASSWORD_TOO_LONG_MESSAGE)],
+        validators=[PASSWORD_LENGTH],
     )
     submit = SubmitField("Enregistrer")
 
@@ -36,43 +36,24 @@ class EditAccountForm(FlaskForm):
 
 
 class ChangePasswordForm(NewPasswordMixin, FlaskForm):
-    current_password = PasswordField(
-        "Mot de passe actuel",
-        validators=[
-            DataRequired(message=REQUIRED),
-            Length(max=rules.PASSWORD_MAX_LENGTH, message=rules.PASSWORD_TOO_LONG_MESSAGE),
-        ],
-    )
+    current_password = PasswordField("Mot de passe actuel", validators=TYPED_PASSWORD)
     submit = SubmitField("Changer mon mot de passe")
 
-    def __init__(self, *args, personal: list[str] | None = None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._personal = personal or []
         self.password.label.text = "Nouveau mot de passe"
         self.password_confirm.label.text = "Confirmation du nouveau mot de passe"
-
-    def personal_data(self) -> list[str]:
-        return self._personal
 
 
 class DeleteAccountForm(FlaskForm):
     password = PasswordField(
         "Mot de passe",
         description="Pour confirmer la suppression, saisissez votre mot de passe.",
-        validators=[
-            DataRequired(message=REQUIRED),
-            Length(max=rules.PASSWORD_MAX_LENGTH, message=rules.PASSWORD_TOO_LONG_MESSAGE),
-        ],
+        validators=TYPED_PASSWORD,
     )
     submit = SubmitField("Supprimer définitivement mon compte")
 
 
 class ConfirmPasswordForm(FlaskForm):
-    password = PasswordField(
-        "Mot de passe",
-        validators=[
-            DataRequired(message=REQUIRED),
-            Length(max=rules.PASSWORD_MAX_LENGTH, message=rules.PASSWORD_TOO_LONG_MESSAGE),
-        ],
-    )
+    password = PasswordField("Mot de passe", validators=TYPED_PASSWORD)
     submit = SubmitField("Continuer")

@@ -11,6 +11,9 @@ from app.forms import REQUIRED, strip
 NAME_LENGTH = Length(max=100, message="Ce champ ne doit pas dépasser 100 caractères.")
 EMAIL_LENGTH = Length(max=254, message="L'adresse e-mail ne doit pas dépasser 254 caractères.")
 PASSWORDS_DIFFER = "Les deux mots de passe ne sont pas identiques."
+# A password typed to prove who one is (login, confirmation): required, and not absurdly long.
+PASSWORD_LENGTH = Length(max=rules.PASSWORD_MAX_LENGTH, message=rules.PASSWORD_TOO_LONG_MESSAGE)
+TYPED_PASSWORD = [DataRequired(message=REQUIRED), PASSWORD_LENGTH]
 
 MEMBER_NUMBER_HELP = (
     "Le numéro présent sur votre carte de tiers payant. Il peut contenir des chiffres et/ou "
@@ -28,7 +31,12 @@ PASSWORD_HELP = (
 
 
 class NewPasswordMixin:
-    """A new password and its confirmation; `personal_data()` lists what it must not contain."""
+    """A new password and its confirmation; `personal_data()` lists what it must not contain,
+    by default the `personal` words the view passes (names, member number)."""
+
+    def __init__(self, *args, personal: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._personal = personal or []
 
     password = PasswordField(
         "Mot de passe",
@@ -45,7 +53,7 @@ class NewPasswordMixin:
     )
 
     def personal_data(self) -> list[str]:
-        return []
+        return self._personal
 
     def validate_password(self, field):
         problem = rules.password_problem(field.data or "", self.personal_data())
@@ -113,13 +121,7 @@ class LoginForm(FlaskForm):
     email = EmailField(
         "Adresse e-mail", filters=[strip], validators=[DataRequired(message=REQUIRED), EMAIL_LENGTH]
     )
-    password = PasswordField(
-        "Mot de passe",
-        validators=[
-            DataRequired(message=REQUIRED),
-            Length(max=rules.PASSWORD_MAX_LENGTH, message=rules.PASSWORD_TOO_LONG_MESSAGE),
-        ],
-    )
+    password = PasswordField("Mot de passe", validators=TYPED_PASSWORD)
     submit = SubmitField("Se connecter")
 
 
@@ -136,10 +138,3 @@ class EmailRequestForm(FlaskForm):
 
 class ResetPasswordForm(NewPasswordMixin, FlaskForm):
     submit = SubmitField("Enregistrer le nouveau mot de passe")
-
-    def __init__(self, *args, personal: list[str] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._personal = personal or []
-
-    def personal_data(self) -> list[str]:
-        return self._personal

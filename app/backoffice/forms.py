@@ -13,9 +13,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.auth import rules as account_rules
-from app.auth.forms import EMAIL_LENGTH, REQUIRED, NewPasswordMixin, strip
+from app.auth.forms import EMAIL_LENGTH, TYPED_PASSWORD, NewPasswordMixin
 from app.auth.validators import Email
+from app.forms import REQUIRED, strip
 from app.models import REIMBURSEMENT_STATUS_LABELS
 
 CODE_HELP = (
@@ -31,16 +31,7 @@ class StaffLoginForm(FlaskForm):
         filters=[strip],
         validators=[DataRequired(message=REQUIRED), EMAIL_LENGTH, Email()],
     )
-    password = PasswordField(
-        "Mot de passe",
-        validators=[
-            DataRequired(message=REQUIRED),
-            Length(
-                max=account_rules.PASSWORD_MAX_LENGTH,
-                message=account_rules.PASSWORD_TOO_LONG_MESSAGE,
-            ),
-        ],
-    )
+    password = PasswordField("Mot de passe", validators=TYPED_PASSWORD)
     code = StringField(
         "Code de vérification",
         description=CODE_HELP,
@@ -56,13 +47,6 @@ class StaffLoginForm(FlaskForm):
 
 class StaffPasswordForm(NewPasswordMixin, FlaskForm):
     submit = SubmitField("Enregistrer le mot de passe")
-
-    def __init__(self, *args, personal: list[str] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._personal = personal or []
-
-    def personal_data(self) -> list[str]:
-        return self._personal
 
 
 class SecondFactorForm(FlaskForm):
