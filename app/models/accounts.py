@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.clock import utcnow
 from app.extensions import db
 from app.models.roster import Member
-from app.models.types import enum_column
+from app.models.types import LoginSessionColumns, enum_column
 
 
 class Account(db.Model):
@@ -45,22 +45,17 @@ class Account(db.Model):
         return self.confirmed_at is not None
 
 
-class UserSession(db.Model):
-    """A logged-in browser; deleting the row logs that browser out."""
+class UserSession(LoginSessionColumns, db.Model):
+    """A logged-in browser; deleting the row logs that browser out. It ends after
+    SESSION_IDLE_MINUTES without a request (last_seen_at)."""
 
     __tablename__ = "user_sessions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Recorded at most once a minute: the session ends after SESSION_IDLE_MINUTES without it.
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The login, or the latest time the password was typed again in this session.
     password_entered_at: Mapped[datetime] = mapped_column(default=utcnow)
-    ip: Mapped[str | None] = mapped_column(sa.String(45))
     user_agent: Mapped[str | None] = mapped_column(sa.String(255))
 
     account: Mapped[Account] = relationship(back_populates="sessions")

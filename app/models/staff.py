@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.clock import utcnow
 from app.extensions import db
 from app.models.roster import Insurer
-from app.models.types import enum_column
+from app.models.types import LoginSessionColumns, enum_column
 
 
 class StaffRole(enum.StrEnum):
@@ -98,19 +98,14 @@ class StaffRecoveryCode(db.Model):
     used_at: Mapped[datetime | None]
 
 
-class StaffSession(db.Model):
+class StaffSession(LoginSessionColumns, db.Model):
     """A staff login on one browser; the cookie `cartable_staff` holds its random token."""
 
     __tablename__ = "staff_sessions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(
         sa.ForeignKey("staff_members.id", ondelete="CASCADE"), index=True
     )
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
-    ip: Mapped[str | None] = mapped_column(sa.String(45))
 
     staff: Mapped[StaffMember] = relationship(lazy="joined")
 
