@@ -29,6 +29,7 @@ from app.auth_session import (
 )
 from app.clock import today, utcnow
 from app.extensions import db, limiter
+from app.former_addresses import redirect_slash_to_index
 from app.forms import EMAIL_TAKEN
 from app.models import AuthEventKind
 
@@ -48,10 +49,7 @@ def account_limit_key() -> str:
     return f"account:{signed_in().id}"
 
 
-@bp.get("/")
-def old_index():
-    """The former address, with a trailing slash: a permanent redirect to /mon-espace."""
-    return redirect(url_for("account.index", **request.args), 301)
+redirect_slash_to_index(bp)
 
 
 @bp.get("")

@@ -1,6 +1,6 @@
 """« Mes adresses »: list, add, view, edit and delete the family's addresses."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -9,6 +9,7 @@ from app.addresses.forms import AddressForm, ConfirmDeleteForm
 from app.auth_session import signed_in
 from app.clock import now
 from app.extensions import db
+from app.former_addresses import redirect_slash_to_index
 from app.trips.french import format_hour, short_day
 from app.trips.services import assistance_phone
 
@@ -56,10 +57,7 @@ def _save(form, template: str, **context):
     return None
 
 
-@bp.get("/")
-def old_index():
-    """The former address, with a trailing slash: a permanent redirect to /adresses."""
-    return redirect(url_for("addresses.index", **request.args), 301)
+redirect_slash_to_index(bp)
 
 
 @bp.get("")

@@ -8,13 +8,13 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_login import login_required
 
 from app.auth_session import client_ip, current_account
 from app.clock import PARIS, today
+from app.former_addresses import redirect_slash_to_index
 from app.models import DocumentAction
 from app.reimbursements import bp, rules, services, storage
 from app.reimbursements.forms import CompletionForm, ReimbursementForm
@@ -42,10 +42,7 @@ def helpers():
     }
 
 
-@bp.get("/")
-def old_index():
-    """The former address, with a trailing slash: a permanent redirect to /remboursements."""
-    return redirect(url_for("reimbursements.index", **request.args), 301)
+redirect_slash_to_index(bp)
 
 
 @bp.get("")
@@ -103,8 +100,10 @@ def detail(number: str):
 def complete(number: str):
     """« Compléter ma demande »: more documents, while the request is Reçue or En cours."""
     account = current_account()
-    form = CompletionForm(account_id=account.id)  # reads a POST's files, before the hold
-    reimbursement = services.request_of(account, number, hold=form.is_submitted()) or abort(404)
+    form = CompletionForm(account_id=account.id)  # reads a POST
+    if form.is_submitted():  # before the request is read: its documents count too
+        services.hold_quotas(account.id)
+    reimbursement = services.request_of(account, number) or abort(404)
     if not reimbursement.status.accepts_documents:
         flash(
             f"Cette demande est « {reimbursement.status.label} » : elle ne peut plus être "

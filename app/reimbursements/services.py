@@ -62,12 +62,9 @@ def requests_of(account: Account) -> list[ReimbursementRequest]:
     )
 
 
-def request_of(account: Account, number: str, *, hold: bool = False) -> ReimbursementRequest | None:
-    """One of the account's requests by its number, with documents and history; else None.
-
-    `hold` first holds the account's uploads (hold_quotas): two completions at once cannot
-    both pass the 5-document limit nor the quotas."""
-    query = (
+def request_of(account: Account, number: str) -> ReimbursementRequest | None:
+    """One of the account's requests by its number, with documents and history; else None."""
+    return db.session.scalar(
         sa.select(ReimbursementRequest)
         .where(
             ReimbursementRequest.account_id == account.id,
@@ -79,9 +76,6 @@ def request_of(account: Account, number: str, *, hold: bool = False) -> Reimburs
             selectinload(ReimbursementRequest.history),
         )
     )
-    if hold:
-        hold_quotas(account.id)
-    return db.session.scalar(query)
 
 
 def document_of(account: Account, number: str, document_id: int) -> Document | None:
