@@ -1,7 +1,7 @@
 """« Mes adresses » forms, with their French messages."""
 
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, SubmitField
+from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.addresses import rules, services
@@ -9,8 +9,8 @@ from app.forms import REQUIRED
 from app.models import ADDRESS_KIND_LABELS
 
 KIND_MESSAGE = "Choisissez le type d'adresse dans la liste."
-KIND_CHOICES = [SelectChoice("", "Choisissez un type")] + [
-    SelectChoice(kind.value, label) for kind, label in ADDRESS_KIND_LABELS.items()
+KIND_CHOICES = [("", "Choisissez un type")] + [
+    (kind.value, label) for kind, label in ADDRESS_KIND_LABELS.items()
 ]
 KIND_VALUES = {kind.value for kind in ADDRESS_KIND_LABELS}
 

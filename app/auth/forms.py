@@ -98,7 +98,7 @@ class RegistrationForm(NewPasswordMixin, FlaskForm):
     submit = SubmitField("Créer mon compte")
 
     def validate_insurer(self, field):
-        if field.data not in {choice.value for choice in field.choices}:
+        if field.data not in {value for value, _ in field.choices}:
             raise ValidationError("Choisissez votre mutuelle dans la liste.")
 
     def validate_member_number(self, field):

@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice
 
 from app.auth import bp, rules, services
 from app.auth.forms import EmailRequestForm, LoginForm, RegistrationForm, ResetPasswordForm
@@ -48,7 +47,7 @@ def _registration_form() -> tuple[RegistrationForm, bool]:
     whether to show their list."""
     insurers = embedding.registration_insurers(services.insurers_for_registration)
     form = RegistrationForm()
-    form.insurer.choices = [SelectChoice(insurer.id, insurer.name) for insurer in insurers]
+    form.insurer.choices = [(insurer.id, insurer.name) for insurer in insurers]
     show_insurer = len(insurers) > 1
     if not show_insurer and insurers:
         form.insurer.data = insurers[0].id

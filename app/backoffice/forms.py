@@ -10,7 +10,6 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.auth.forms import EMAIL_LENGTH, TYPED_PASSWORD, NewPasswordMixin
@@ -66,10 +65,7 @@ class SecondFactorForm(FlaskForm):
 class StatusForm(FlaskForm):
     status = SelectField(
         "Nouveau statut",
-        choices=[
-            SelectChoice(status.value, label)
-            for status, label in REIMBURSEMENT_STATUS_LABELS.items()
-        ],
+        choices=[(status.value, label) for status, label in REIMBURSEMENT_STATUS_LABELS.items()],
         validators=[DataRequired(message=REQUIRED)],
         validate_choice=False,
     )

@@ -20,7 +20,6 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup
-from wtforms.fields.choices import SelectChoice
 
 from app.auth.tokens import TokenError
 from app.backoffice import bp, queries, rules, services
@@ -447,9 +446,7 @@ def trips_csv():
 
 def _journal_filters() -> tuple[JournalFilterForm, dict]:
     form = JournalFilterForm(request.args)
-    form.staff.choices = [SelectChoice(0, "Tous")] + [
-        SelectChoice(staff_id, label) for staff_id, label in queries.staff_choices()
-    ]
+    form.staff.choices = [(0, "Tous"), *queries.staff_choices()]
     filters = {}
     if form.validate():
         filters = {

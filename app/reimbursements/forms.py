@@ -26,10 +26,14 @@ class ExpenseDateField(DateField):
     """A date from the browser's date picker (or typed JJ/MM/AAAA); blank means missing."""
 
     def process_formdata(self, valuelist):
-        if not valuelist or not " ".join(valuelist).strip():
+        typed = " ".join(valuelist or []).strip()
+        if not typed:
             self.data = None
             return
-        super().process_formdata([" ".join(valuelist).strip()])
+        try:
+            super().process_formdata([typed])
+        except ValueError:
+            raise ValueError(DATE_INVALID_MESSAGE) from None
 
 
 class DocumentsMixin:
@@ -77,7 +81,6 @@ class ReimbursementForm(DocumentsMixin, FlaskForm):
     expense_date = ExpenseDateField(
         "Date de la dépense",
         format=["%Y-%m-%d", "%d/%m/%Y"],
-        invalid_value_message=DATE_INVALID_MESSAGE,
         # InputRequired, not DataRequired: it keeps the « date valide » error of a bad value.
         validators=[InputRequired(message=REQUIRED)],
     )

@@ -4,7 +4,6 @@ from datetime import time
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import TimeInput
 
@@ -27,15 +26,13 @@ class ChoiceField(SelectField):
     def pre_validate(self, form):
         if not self.data:
             raise ValidationError(REQUIRED)
-        if self.data not in {choice.value for choice in self.choices if choice.value}:
+        if self.data not in {value for value, _ in self.choices if value}:
             raise ValidationError(self.invalid_message)
 
 
-def _choices(placeholder: str, options) -> list[SelectChoice]:
+def _choices(placeholder: str, options) -> list[tuple[str, str]]:
     """An empty first option that asks for a choice, then the options (value, label)."""
-    return [SelectChoice("", placeholder)] + [
-        SelectChoice(value, label) for value, label in options
-    ]
+    return [("", placeholder), *options]
 
 
 class HourField(StringField):
