@@ -31,6 +31,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from app import auth_session, security
+    from app.auth import passwords
     from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 
     # Body limits and input hygiene come before CSRFProtect's check, which reads the form.
@@ -49,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     auth_session.init_login_manager(login_manager)
+    passwords.init_app(app)
 
 
 def _release_database_session(error: BaseException | None) -> None:
