@@ -6,6 +6,7 @@ missing; `.ci/run` installs them.
 """
 
 import json
+import re
 import shutil
 import time
 
@@ -318,6 +319,41 @@ def _access_lines(nginx):
             return nginx.access_log.read_text().splitlines()
         time.sleep(0.05)
     return []
+
+
+def test_nginx_logs_neither_e_mailed_tokens_nor_query_strings(nginx, processes):
+    """An e-mailed link's token (a password reset) and an upload's CSRF token in its address
+    stay out of nginx's access log; the paths are there, as the application logs them."""
+    browser = Browser.of(nginx.url)
+    browser.get("/mot-de-passe-oublie/jeton-secret-de-reinitialisation")
+    browser.get("/remboursements/nouvelle-demande?csrf_token=jeton-secret-du-formulaire")
+    expected = (
+        "GET /mot-de-passe-oublie/<token> HTTP/1.1",
+        "GET /remboursements/nouvelle-demande HTTP/1.1",
+    )
+    for _ in range(50):  # nginx writes a line once its answer is sent
+        logged = "\n".join(_access_lines(nginx))
+        if all(line in logged for line in expected):
+            break
+        time.sleep(0.05)
+    for line in expected:
+        assert line in logged
+    assert "jeton-secret" not in logged
+
+
+def test_the_access_log_hides_the_token_of_every_e_mailed_link(app):
+    """nginx's map lists the routes whose last part is a token: every such route of the
+    application is in it (a new e-mailed link must be added there too)."""
+    config = (UNITS.parent / "nginx" / "cartable-http.conf").read_text(encoding="utf-8")
+    pattern = re.search(r'"~(\^\(\?<route>.*\$)" "\$\{route\}<token>";', config).group(1)
+    hides = re.compile(pattern.replace("(?<route>", "(?P<route>"))
+    token_routes = [rule.rule for rule in app.url_map.iter_rules() if "<token>" in rule.rule]
+    assert len(token_routes) >= 4
+    for route in token_routes:
+        address = route.replace("<token>", "AbC-123_xyz")
+        assert hides.fullmatch(address), route
+        assert hides.sub(r"\g<route><token>", address) == route
+    assert not hides.fullmatch("/trajets/2026-12-07")
 
 
 FORGED = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
