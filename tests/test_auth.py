@@ -252,6 +252,8 @@ def test_unknown_insurer_is_refused(app, client, demo):
     assert "Choisissez votre mutuelle dans la liste." in text(response)
     response = register(client, insurer="pas-un-nombre")
     assert response.status_code == 200
+    assert "Choisissez votre mutuelle dans la liste." in text(response)
+    assert "coerce" not in text(response)  # WTForms' English message for a non-number
     assert accounts(app) == []
 
 

@@ -725,6 +725,8 @@ def test_admin_reads_and_filters_the_access_log_and_others_are_refused(app, desk
     assert "Dossier consulté" not in future
     bad = admin.get("/gestion/journal?start=hier").get_data(as_text=True)
     assert "Saisissez une date valide" in bad
+    anyone = admin.get("/gestion/journal?staff=quelqu-un").get_data(as_text=True)
+    assert "coerce" not in anyone and "Dossier consulté" in anyone  # read as « Tous »
     exported = admin.get("/gestion/journal.csv?member=AB123456")
     assert exported.data.startswith(b"\xef\xbb\xbf")
     text = exported.data.decode("utf-8-sig")

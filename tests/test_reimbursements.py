@@ -262,6 +262,9 @@ def test_refused_uploads_leave_nothing_behind(app, client, auth, mailbox, files,
         ("nature", "  ", "Ce champ est obligatoire."),
         ("holder_name", "", "Ce champ est obligatoire."),
         ("assistance_file", "999999", "Choisissez l'un de vos dossiers d'assistance."),
+        # Not an id at all, or none (a crafted form): the same French message.
+        ("assistance_file", "pas-un-dossier", "Choisissez l'un de vos dossiers d'assistance."),
+        ("assistance_file", "", "Choisissez l'un de vos dossiers d'assistance."),
     ],
 )
 def test_invalid_fields_are_explained_in_french_next_to_them(

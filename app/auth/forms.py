@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.auth import rules
 from app.auth.validators import Email
-from app.forms import REQUIRED, strip
+from app.forms import REQUIRED, row_id, strip
 
 NAME_LENGTH = Length(max=100, message="Ce champ ne doit pas dépasser 100 caractères.")
 EMAIL_LENGTH = Length(max=254, message="L'adresse e-mail ne doit pas dépasser 254 caractères.")
@@ -62,7 +62,7 @@ class NewPasswordMixin:
 
 
 class RegistrationForm(NewPasswordMixin, FlaskForm):
-    insurer = SelectField("Votre mutuelle", coerce=int, validate_choice=False)
+    insurer = SelectField("Votre mutuelle", coerce=row_id, validate_choice=False)
     member_number = StringField(
         "Numéro adhérent",
         description=MEMBER_NUMBER_HELP,

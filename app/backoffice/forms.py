@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.auth.forms import EMAIL_LENGTH, TYPED_PASSWORD, NewPasswordMixin
 from app.auth.validators import Email
-from app.forms import REQUIRED, strip
+from app.forms import REQUIRED, row_id, strip
 from app.models import REIMBURSEMENT_STATUS_LABELS
 
 CODE_HELP = (
@@ -90,7 +90,7 @@ class JournalFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    staff = SelectField("Membre du personnel", coerce=int, validate_choice=False)
+    staff = SelectField("Membre du personnel", coerce=row_id, validate_choice=False)
     member = StringField(
         "Numéro adhérent",
         filters=[strip],

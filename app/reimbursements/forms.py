@@ -7,7 +7,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from app.forms import REQUIRED, strip
+from app.forms import REQUIRED, row_id, strip
 from app.models import AssistanceFile
 from app.reimbursements import rules, storage
 from app.reimbursements.services import first_guarantee_start, requests_sent_today, stored_bytes
@@ -67,7 +67,7 @@ class DocumentsMixin:
 
 class ReimbursementForm(DocumentsMixin, FlaskForm):
     assistance_file = SelectField(
-        "Dossier d'assistance", coerce=int, validate_choice=False, choices=[]
+        "Dossier d'assistance", coerce=row_id, validate_choice=False, choices=[]
     )
     nature = StringField(
         "Nature de la dépense",
@@ -122,7 +122,7 @@ class ReimbursementForm(DocumentsMixin, FlaskForm):
         self._files = {file.id: file for file in files}
         self._today = today
         self.assistance_file.choices = [(file.id, file.number) for file in files]
-        if len(files) == 1 and self.assistance_file.data is None:
+        if len(files) == 1 and not self.is_submitted():  # the only file, chosen already
             self.assistance_file.data = files[0].id
 
     def validate(self, extra_validators=None) -> bool:

@@ -1,0 +1,158 @@
+"""Every form's fields, read from the pages themselves: WTForms renders each control and the
+one `field` macro (_form.html) gives it its label, its help and its error, tied to it for
+assistive technology. Checked on each form page as it opens and after an empty POST: every
+control has an id and exactly one label, what `aria-describedby` names exists, a field in
+error says so (`aria-invalid`) and points at its message, and the messages are French."""
+
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.conftest import submit
+from tests.test_reimbursements import post_multipart
+from tests.test_trips import add_addresses, bookable_day
+
+CONTROLS = {"input", "select", "textarea"}
+NOT_FIELDS = {"hidden", "submit", "button"}
+# WTForms' own messages, which the forms must never show.
+ENGLISH = ("This field", "Not a valid", "Invalid", "must be", "required")
+
+
+class FormPage(HTMLParser):
+    """The controls of a page, its labels, and the text of its elements that have an id."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.controls: list[dict[str, str]] = []
+        self.labels: list[tuple[str, str]] = []  # (for, text)
+        self.texts: dict[str, str] = {}  # id -> text, for labels, paragraphs and spans
+        self.ids: list[str] = []
+        self._open: list[tuple[str, dict, list[str]]] = []
+        self.feed(markup)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attributes = {name: value or "" for name, value in attrs}
+        if "id" in attributes:
+            self.ids.append(attributes["id"])
+        if tag in CONTROLS and attributes.get("type") not in NOT_FIELDS:
+            self.controls.append(attributes)
+        if tag in {"label", "p", "span", "div"}:
+            self._open.append((tag, attributes, []))
+
+    def handle_endtag(self, tag):
+        if not self._open or self._open[-1][0] != tag:
+            return
+        _, attributes, parts = self._open.pop()
+        text = " ".join("".join(parts).split())
+        if self._open:
+            self._open[-1][2].append(text)
+        if tag == "label":
+            self.labels.append((attributes.get("for", ""), text))
+        if "id" in attributes:
+            self.texts[attributes["id"]] = text
+
+    def handle_data(self, data):
+        if self._open:
+            self._open[-1][2].append(data)
+
+    def fields(self) -> list[dict[str, str]]:
+        """The controls a member fills in (the honeypot of a form, if any, is not one)."""
+        return [control for control in self.controls if control.get("tabindex") != "-1"]
+
+
+def check_fields(markup: str) -> FormPage:
+    page = FormPage(markup)
+    assert page.fields(), "no field on the page"
+    duplicates = {value for value in page.ids if page.ids.count(value) > 1}
+    assert not duplicates, f"ids used twice: {duplicates}"
+    for control in page.fields():
+        field_id = control.get("id")
+        assert field_id, f"a control without id: {control}"
+        labels = [text for target, text in page.labels if target == field_id]
+        assert len(labels) == 1 and labels[0], f"{field_id}: labels {labels}"
+        for described_by in control.get("aria-describedby", "").split():
+            assert page.texts.get(described_by), f"{field_id}: nothing at #{described_by}"
+    return page
+
+
+def emptied(page: FormPage) -> dict[str, str]:
+    """What a browser sends when every field was left blank."""
+    return {control["name"]: "" for control in page.fields() if control.get("type") != "file"}
+
+
+def check_errors(markup: str) -> list[str]:
+    """The page after a bad POST: the fields in error and their messages."""
+    page = check_fields(markup)
+    in_error = [c for c in page.fields() if c.get("aria-invalid") == "true"]
+    assert in_error, "no field says it is in error"
+    messages = []
+    for control in in_error:
+        error_id = f"{control['id']}-erreur"
+        assert error_id in control.get("aria-describedby", "").split(), control
+        message = page.texts[error_id]
+        assert message and not any(word in message for word in ENGLISH), message
+        messages.append(message)
+    # And no error message hangs loose, tied to no field.
+    errors = [value for value in page.ids if value.endswith("-erreur")]
+    assert sorted(errors) == sorted(f"{c['id']}-erreur" for c in in_error)
+    return messages
+
+
+ANONYMOUS_FORMS = [
+    "/inscription",
+    "/connexion",
+    "/mot-de-passe-oublie",
+    "/inscription/renvoyer-confirmation",
+    "/gestion/connexion",
+]
+MEMBER_FORMS = [
+    "/adresses/ajouter",
+    "/mon-espace/modifier",
+    "/mon-espace/mot-de-passe",
+    "/mon-espace/supprimer",
+    "/mon-espace/confirmer-mot-de-passe",
+]
+
+
+@pytest.mark.parametrize("url", ANONYMOUS_FORMS)
+def test_anonymous_forms_tie_labels_help_and_errors_to_their_fields(client, demo, url):
+    page = check_fields(client.get(url).get_data(as_text=True))
+    response = submit(client, url, emptied(page))
+    assert response.status_code == 200
+    check_errors(response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("url", MEMBER_FORMS)
+def test_member_forms_tie_labels_help_and_errors_to_their_fields(client, auth, url):
+    auth.sophie()
+    page = check_fields(client.get(url).get_data(as_text=True))
+    response = submit(client, url, emptied(page))
+    assert response.status_code == 200
+    check_errors(response.get_data(as_text=True))
+
+
+def test_the_day_page_form_ties_labels_help_and_errors_to_its_fields(app, client, auth):
+    auth.sophie()
+    add_addresses(app)
+    url = f"/trajets/{bookable_day().isoformat()}"
+    page = check_fields(client.get(url).get_data(as_text=True))
+    assert [c["id"] for c in page.fields()] == [
+        "child",
+        "hour",
+        "from_address",
+        "to_address",
+        "purpose",
+    ]
+    messages = check_errors(submit(client, url, emptied(page)).get_data(as_text=True))
+    assert len(messages) == 5
+
+
+def test_the_reimbursement_form_ties_labels_help_and_errors_to_its_fields(client, auth):
+    auth.sophie()
+    url = "/remboursements/nouvelle-demande"
+    page = check_fields(client.get(url).get_data(as_text=True))
+    response = post_multipart(client, url, emptied(page))
+    assert response.status_code == 200
+    messages = check_errors(response.get_data(as_text=True))
+    assert "Ce champ est obligatoire." in messages
