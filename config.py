@@ -76,7 +76,8 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 8  # a login lasts 8 h at most
     # A member's session also ends after this many minutes without a request.
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
-    # « Mes données », a new e-mail and deleting the account want a password typed this recently.
+    # « Mes données » wants a password typed this recently (a new e-mail and deleting the
+    # account ask for it every time, in their own forms).
     RECENT_PASSWORD_MINUTES = 5
     # The server decides how long a login lasts (UserSession rows): no need to re-sign and
     # re-send the cookie on every response.

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from flask import Blueprint
 
 from app.addresses import rules
 from app.clock import PARIS
@@ -681,18 +680,7 @@ def test_address_used_by_past_trips_is_deleted_and_history_keeps_it(
         assert past.from_address.one_line == "1 rue de la Paix, 75002 Paris"
 
 
-@pytest.fixture
-def faq_answer_route(app):
-    """A stand-in FAQ answer page when the FAQ feature is not there."""
-    if "faq.answer" not in app.view_functions:
-        faq = Blueprint("faq", __name__)
-        faq.add_url_rule("/faq/<slug>", "answer", lambda slug: slug)
-        app.register_blueprint(faq)
-
-
-def test_refused_deletion_links_to_the_faq(
-    app, faq_answer_route, client, sophie, home, school, morning
-):
+def test_refused_deletion_links_to_the_faq(app, client, sophie, home, school, morning):
     add_trip(app, sophie, home, school, morning + timedelta(days=5))
     page = client.get(f"/adresses/{home}/supprimer").get_data(as_text=True)
     with app.test_request_context():

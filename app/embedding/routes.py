@@ -5,6 +5,7 @@ from pathlib import Path
 from flask import current_app, redirect, render_template, session, url_for
 from flask_login import current_user
 
+from app.auth_session import signed_in
 from app.email import public_url
 from app.embedding import bp, context, rules
 from app.main.errors import render_error
@@ -38,7 +39,7 @@ def _unknown_insurer(error):
 def enter(slug: str):
     """The insurer's link: the rest of the visit is in its context, once the cookie came back."""
     insurer = _insurer_or_404(slug)
-    if current_user.is_authenticated and current_user.member.insurer_id != insurer.id:
+    if current_user.is_authenticated and signed_in().member.insurer_id != insurer.id:
         # A member of another insurer is not this portal's user. A GET must not log anyone
         # out (any page could link here), so the page offers the logout button instead.
         return render_template("embedding/other_insurer.html", insurer=insurer), 403
