@@ -60,6 +60,8 @@ def _release_database_session(error: BaseException | None) -> None:
 
     from app.extensions import db
 
+    if not db.session.registry.has():  # the request never opened a session: nothing to hand
+        return
     try:
         db.session.close()
     except (OperationalError, InterfaceError):

@@ -2,6 +2,7 @@
 
 import sqlite3
 
+from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -33,6 +34,13 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@limiter.request_filter
+def _reads_are_never_limited() -> bool:
+    """Every limit counts POSTs (`methods=["POST"]`): a read need not look them up."""
+    return request.method in READS
 
 
 @event.listens_for(Engine, "connect")

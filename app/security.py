@@ -77,21 +77,34 @@ def limit_body_and_refuse_control_characters() -> Response | None:
     return None
 
 
+_SAME_FOR_EVERY_RESPONSE = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+
 def set_security_headers(response: Response) -> Response:
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        CONTENT_SECURITY_POLICY.replace(
-            "frame-ancestors 'self'", "frame-ancestors " + frame_ancestors()
+    """The headers every response carries, unless its view set its own (one look at the
+    headers already there, rather than one per header added)."""
+    headers = [
+        (
+            "Content-Security-Policy",
+            CONTENT_SECURITY_POLICY.replace(
+                "frame-ancestors 'self'", "frame-ancestors " + frame_ancestors()
+            ),
         ),
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        *_SAME_FOR_EVERY_RESPONSE,
+    ]
     if request.endpoint != "static":
         # Pages, exports and documents may hold personal data: never kept in any cache.
-        response.headers.setdefault("Cache-Control", "no-store")
+        headers.append(("Cache-Control", "no-store"))
     if current_app.config["PUBLIC_URL"].startswith("https://"):
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        headers.append(("Strict-Transport-Security", "max-age=31536000"))
+    present = {name.lower() for name in response.headers.keys()}
+    for name, value in headers:
+        if name.lower() not in present:
+            response.headers.add(name, value)
     return response
 
 

@@ -662,6 +662,9 @@ def test_security_headers_on_every_page(client, demo, url):
     assert "frame-ancestors 'self'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cache-Control"] == "no-store"
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "Cache-Control"):
+        assert len(response.headers.getlist(name)) == 1, name  # added once, never twice
     page = text(response)
     assert "<script>" not in page and 'style="' not in page
 
