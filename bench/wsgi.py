@@ -1,8 +1,11 @@
-"""The application as production serves it (`wsgi:app`), plus a bare route and instruments.
+"""The application as production serves it (`wsgi:app`), a bare hello beside it, instruments.
 
-None of this exists in the real application:
-- `/bench-hello` measures what waitress and Flask cost by themselves in the same process,
-  so that page figures read as a ratio;
+waitress serves `application`: `/bench-hello` goes to a bare Flask application, everything
+else to `wsgi:app`. None of this exists in the real application:
+- `/bench-hello` measures what waitress and Flask cost by themselves, with none of the
+  portal's hooks, in the same process: page figures read as a ratio to it (issue 10);
+- `/bench-app-hello` is the portal's own empty page: what every request costs in its
+  hooks (session, rate limits, security headers, request log) before any page work;
 - every response carries `X-Bench-SQL`, the number of SQL statements its request ran;
 - `/bench-usage` answers the process's CPU seconds and the garbage collector's pauses since
   the previous call, so that a page's figures include the CPU each request costs (steadier
@@ -22,15 +25,29 @@ import threading
 import time
 
 import sqlalchemy as sa
-from flask import g, has_request_context
+from flask import Flask, g, has_request_context
 
 from app.extensions import db
 from wsgi import app
 
+HELLO, APP_HELLO = "/bench-hello", "/bench-app-hello"
+bare = Flask("bench_hello")
 
-@app.get("/bench-hello")
+
+@bare.get(HELLO)
 def bench_hello():
     return "hello"
+
+
+@app.get(APP_HELLO)
+def bench_app_hello():
+    return "hello"
+
+
+def application(environ, start_response):
+    """The bare hello beside the portal, in one waitress process."""
+    served = bare if environ.get("PATH_INFO") == HELLO else app
+    return served(environ, start_response)
 
 
 class _Pauses:

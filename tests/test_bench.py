@@ -130,3 +130,41 @@ print(json.dumps({"frozen": frozen, "first": first, "second": second}))
     assert report["second"]["gc_collections"] >= 1  # gc.collect() was seen, with its pause
     assert report["second"]["gc_longest_ms"] > 0
     assert report["second"]["cpu_seconds"] > report["first"]["cpu_seconds"]
+
+
+def test_the_ratios_base_is_a_bare_hello_beside_the_portal(tmp_path):
+    """`/bench-hello` is answered by a bare Flask application, without any of the portal's
+    hooks (no security headers, no session, no log line); `/bench-app-hello` and the pages by
+    the portal itself, in the same process."""
+    script = """
+import json
+from werkzeug.test import Client
+from bench.wsgi import application
+client = Client(application)
+bare, portal = client.get("/bench-hello"), client.get("/bench-app-hello")
+print(json.dumps({
+    "bare": [bare.status_code, bare.get_data(as_text=True), sorted(bare.headers.keys())],
+    "portal": [portal.status_code, sorted(portal.headers.keys())],
+    "page": client.get("/connexion").status_code,
+}))
+"""
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.db'}",
+            "PYTHONWARNINGS": "error",
+        },
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["bare"] == [200, "hello", ["Content-Length", "Content-Type"]]
+    assert report["portal"][0] == 200
+    assert "Content-Security-Policy" in report["portal"][1]
+    assert "X-Request-Id" in report["portal"][1]
+    assert report["page"] == 200
