@@ -784,6 +784,11 @@ def print_comparison(first: Run, second: Run) -> None:
         print(f"{name:<12} {a:>6.2f} {b:>6.2f} {difference:>7.1%}  {verdict}")
 
 
+def _statements(count: int | None) -> str:
+    """The page's SQL statements; « — » for the bare hello, outside the portal."""
+    return "—" if count is None or count < 0 else str(count)
+
+
 def print_table(pages, results: dict[str, Result], statements, args, volume: Volume) -> None:
     print()
     print(
@@ -818,7 +823,8 @@ def print_table(pages, results: dict[str, Result], statements, args, volume: Vol
         print(
             f"{name + ' ' + path:<30} {result.requests_per_second:>7.0f} "
             f"{result.p50_ms:>7.2f} {result.p99_ms:>7.2f} {ratio:>6.2f} "
-            f"{statements.get(name, 0):>4} {result.cpu_ms:>6.2f} {result.gc_longest_ms:>6.1f}  "
+            f"{_statements(statements.get(name)):>4} {result.cpu_ms:>6.2f} "
+            f"{result.gc_longest_ms:>6.1f}  "
             f"{' ; '.join(verdicts)}"
         )
 
