@@ -62,18 +62,24 @@ def test_a_page_without_any_answer_in_the_first_run_is_left_out():
 # --- The bench scripts run end to end, at a tiny size, on SQLite ----------------------------
 
 
-def run_script(*args: str, cwd) -> str:
+def run_script(*args: str, cwd, **environment: str) -> str:
     completed = subprocess.run(
         [sys.executable, *args],
         capture_output=True,
         text=True,
         check=False,
         cwd=ROOT,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
+        env={**os.environ, "PYTHONWARNINGS": "error", **environment},
         timeout=300,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return completed.stdout
+
+
+def last_json_line(script: str, tmp_path) -> dict:
+    """What a Python snippet printed last, as JSON, run beside the bench on its own SQLite."""
+    output = run_script("-c", script, cwd=tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/bench.db")
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def test_roster_bench_runs_its_four_imports(tmp_path):
@@ -114,18 +120,7 @@ sum(range(3_000_000))
 second = client.get("/bench-usage").get_json()
 print(json.dumps({"frozen": frozen, "first": first, "second": second}))
 """
-    database = f"sqlite:///{tmp_path / 'bench.db'}"
-    completed = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database, "PYTHONWARNINGS": "error"},
-        timeout=120,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = last_json_line(script, tmp_path)
     assert report["frozen"] > 10_000  # the modules, the application and its extensions
     assert report["second"]["gc_collections"] >= 1  # gc.collect() was seen, with its pause
     assert report["second"]["gc_longest_ms"] > 0
@@ -148,21 +143,7 @@ print(json.dumps({
     "page": client.get("/connexion").status_code,
 }))
 """
-    completed = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.db'}",
-            "PYTHONWARNINGS": "error",
-        },
-        timeout=120,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = last_json_line(script, tmp_path)
     assert report["bare"] == [200, "hello", ["Content-Length", "Content-Type"]]
     assert report["portal"][0] == 200
     assert "Content-Security-Policy" in report["portal"][1]
