@@ -1,6 +1,7 @@
 """« Mon Espace »: account data, « Modifier », family, password, export and deletion."""
 
 import json
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 from app.auth import rules
 from app.extensions import db
 from app.forms import EMAIL_TAKEN
-from app.models import Account, AuthEvent, AuthEventKind, UserSession
+from app.models import Account, AuthEvent, AuthEventKind, Member, Offer, UserSession
 from tests.conftest import DEFAULT_PASSWORD, submit
 
 
@@ -30,6 +31,9 @@ def test_mon_espace_shows_account_family_and_password_sections(client, auth):
         "sophie.martin@example.fr",
         "06 12 34 56 78",
         "Mutuelle Démo",
+        "<dd>Adhérent</dd>",
+        "<dd>22/10/1985</dd>",
+        "<dd>Du 01/11/2026 au 01/11/2027</dd>",
         "Maxime MARTIN (Enfant, 12 ans)",
         "Franck MARTIN (Enfant, 9 ans)",
         "Télécharger mes données",
@@ -340,11 +344,38 @@ def test_data_export_is_never_cached(client, auth):
     assert client.get("/mon-espace/mes-donnees").headers["Cache-Control"] == "no-store"
 
 
-def test_mon_espace_runs_three_statements(client, auth, count_queries):
+def test_mon_espace_lists_every_offer_and_the_family_eldest_first(app, client, auth):
+    auth.sophie()
+    with app.app_context():
+        sophie = db.session.scalar(sa.select(Member).where(Member.first_name == "Sophie"))
+        db.session.add(
+            Offer(member_id=sophie.id, starts_on=date(2025, 1, 1), ends_on=date(2025, 6, 30))
+        )
+        db.session.execute(sa.update(Account).values(pending_email="sophie.neuve@example.fr"))
+        db.session.commit()
+    page = text(client.get("/mon-espace"))
+    assert "<dd>Du 01/01/2025 au 30/06/2025<br>Du 01/11/2026 au 01/11/2027</dd>" in page
+    assert "en attente de confirmation : sophie.neuve@example.fr" in page
+    assert page.index("Maxime MARTIN") < page.index("Franck MARTIN")
+
+
+def test_mon_espace_of_a_member_with_no_offer_nor_family(app, client, auth):
+    auth.sophie()
+    with app.app_context():
+        sophie = db.session.scalar(sa.select(Member).where(Member.first_name == "Sophie"))
+        db.session.execute(sa.delete(Offer).where(Offer.member_id == sophie.id))
+        db.session.execute(sa.delete(Member).where(Member.id != sophie.id))
+        db.session.commit()
+    page = text(client.get("/mon-espace"))
+    assert "<dd>Aucune</dd>" in page
+    assert "Aucun bénéficiaire n'est enregistré sur votre contrat." in page
+
+
+def test_mon_espace_runs_two_statements(client, auth, count_queries):
     auth.sophie()
     client.get("/mon-espace")
     with count_queries() as counter:
         page = client.get("/mon-espace").get_data(as_text=True)
-    # The identity; the account with its member, insurer and offers; the family.
-    assert counter.count == 3, counter.statements
+    # The identity; the account with its member, insurer and offers, and the family.
+    assert counter.count == 2, counter.statements
     assert "Mutuelle Démo" in page and "Maxime" in page

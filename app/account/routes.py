@@ -14,6 +14,7 @@ from app.account.forms import (
     DeleteAccountForm,
     EditAccountForm,
 )
+from app.account.overview import overview
 from app.auth import services
 from app.auth.passwords import hash_password, verify_password
 from app.auth.routes import safe_next
@@ -56,15 +57,7 @@ redirect_slash_to_index(bp)
 @login_required
 def index():
     """« Mon Espace »: my account, my family, and what I can do from here."""
-    account = services.account_details(signed_in().id)
-    return render_template(
-        "account/index.html",
-        account=account,
-        member=account.member,
-        family=services.family_of(account.member),
-        today=today(),
-        logout_form=FlaskForm(),
-    )
+    return render_template("account/index.html", account=overview(signed_in()), today=today())
 
 
 @bp.route("/modifier", methods=["GET", "POST"])

@@ -3,9 +3,8 @@
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import abort, url_for
+from flask import url_for
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from app.auth import rules
 from app.auth.passwords import hash_password
@@ -107,26 +106,6 @@ def has_valid_offer(member: Member) -> bool:
         sa.select(Offer.starts_on, Offer.ends_on).where(Offer.member_id == member.id)
     ).all()
     return rules.has_valid_offer(periods, today())
-
-
-def account_details(account_id: int) -> Account:
-    """The account with its member and the member's insurer and offers, in one query: all
-    that « Mon compte » shows."""
-    account = (
-        db.session.scalars(
-            sa.select(Account)
-            .options(
-                joinedload(Account.member).joinedload(Member.insurer),
-                joinedload(Account.member).joinedload(Member.offers),
-            )
-            .where(Account.id == account_id)
-        )
-        .unique()
-        .one_or_none()
-    )
-    if account is None:  # deleted by another request since the identity was read
-        abort(404)
-    return account
 
 
 def family_of(member: Member) -> list[Member]:

@@ -104,6 +104,11 @@ class InsurerOrigin(db.Model):
     insurer: Mapped[Insurer] = relationship(back_populates="origins")
 
 
+def age_on(born: date, day: date) -> int:
+    """Age in whole years on `day` of a person born on `born`."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 class Member(db.Model):
     """A person of an insurer's roster; the family shares the member number."""
 
@@ -139,8 +144,7 @@ class Member(db.Model):
         return f"{self.first_name} {self.last_name}"
 
     def age_on(self, day: date) -> int:
-        born = self.birth_date
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        return age_on(self.birth_date, day)
 
 
 class Offer(db.Model):

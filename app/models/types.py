@@ -21,6 +21,11 @@ def enum_column(enum_class: type[enum.Enum], name: str) -> sa.Enum:
     )
 
 
+def typed_null(type_: sa.types.TypeEngine | None = None) -> sa.Cast:
+    """A NULL of a column's type: the filler of a UNION ALL part that has no such column."""
+    return sa.cast(sa.null(), type_ if type_ is not None else sa.String())
+
+
 class LoginSessionColumns:
     """What a login on one browser keeps, for members (user_sessions) and staff
     (staff_sessions) alike: the SHA-256 of its cookie's random token, when it opened, when it

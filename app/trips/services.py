@@ -26,6 +26,7 @@ from app.models import (
     TripStatus,
 )
 from app.models.trips import address_line
+from app.models.types import typed_null
 from app.trips import events, rules
 
 # The queries every calendar and day page runs are built once, with bound parameters:
@@ -47,25 +48,18 @@ _COVERS = (
 # carries (app/trips/events.py), so that booking reads nothing more. `part` tells the rows
 # apart; children come first, by age, then addresses by label, then the parent. The last
 # four columns hold each part's details (see `booking_choices`).
-_TEXT = sa.String()
-
-
-def _nothing(type_=_TEXT):
-    return sa.cast(sa.null(), type_)
-
-
 _CHILDREN_AND_ADDRESSES = sa.union_all(
     sa.select(
         sa.literal_column("0", sa.Integer).label("part"),
         Member.id.label("id"),
         Member.first_name.label("label"),
-        _nothing(Address.kind.type).label("kind"),
+        typed_null(Address.kind.type).label("kind"),
         Member.birth_date.label("born"),
         Member.first_name.label("sort_key"),
         Member.last_name.label("detail1"),
-        _nothing().label("detail2"),
-        _nothing().label("detail3"),
-        _nothing().label("detail4"),
+        typed_null().label("detail2"),
+        typed_null().label("detail3"),
+        typed_null().label("detail4"),
     ).where(
         Member.insurer_id == _FAMILY["insurer_id"],
         Member.member_number == _FAMILY["number"],
@@ -76,7 +70,7 @@ _CHILDREN_AND_ADDRESSES = sa.union_all(
         Address.id,
         Address.label,
         Address.kind,
-        _nothing(sa.Date()),
+        typed_null(sa.Date()),
         Address.label_key,
         Address.street,
         Address.complement,
@@ -87,8 +81,8 @@ _CHILDREN_AND_ADDRESSES = sa.union_all(
         sa.literal_column("2", sa.Integer),
         Account.id,
         Member.first_name,
-        _nothing(Address.kind.type),
-        _nothing(sa.Date()),
+        typed_null(Address.kind.type),
+        typed_null(sa.Date()),
         Member.first_name,
         Member.last_name,
         Account.phone,
