@@ -6,17 +6,16 @@
 
 Steps: empty the given PostgreSQL database and build it from the Alembic migrations,
 bulk-load the volume (the first `--families` accounts are families with children,
-addresses and trips of their own around this month), serve `bench.wsgi:application` in production
-configuration (`CARTABLE_ENV=production`, rate limits in Redis) with waitress pinned to
-CPU 0, log every family in as a browser does, then for each page run `wrk --latency`
-pinned to CPU 1 (one thread, 8 connections) with a Lua script that sends each request as
-the next family (its cookie) and, for the calendar and the day page, the next month or
-day. It prints for each page requests per second, p50, p99, the ratio to a bare Flask
-hello served by the same waitress process (`/bench-hello`, none of the portal's hooks; the
-portal's own empty page is measured too, as `app-hello`), the SQL statements the page runs,
-the server's CPU
-time per request (steadier than requests per second when the machine is shared) and the
-garbage collector's longest pause during the run.
+addresses and trips of their own around this month), serve `bench.wsgi:application` in
+production configuration (`CARTABLE_ENV=production`, rate limits in Redis) with waitress
+pinned to CPU 0, log every family in as a browser does, then for each page run
+`wrk --latency` pinned to CPU 1 (one thread, 8 connections) with a Lua script that sends
+each request as the next family (its cookie) and, for the calendar and the day page, the
+next month or day. It prints for each page requests per second, p50, p99, the ratio to a
+bare Flask hello served by the same waitress process (`/bench-hello`, none of the portal's
+hooks; the portal's own empty page is measured too, as `app-hello`), the SQL statements
+the page runs, the server's CPU time per request (steadier than requests per second when
+the machine is shared) and the garbage collector's longest pause during the run.
 
 Not a test: the goals of issue 10 are printed next to the figures, nothing fails on them.
 """
@@ -785,7 +784,7 @@ def print_comparison(first: Run, second: Run) -> None:
 
 
 def _statements(count: int | None) -> str:
-    """The page's SQL statements; « — » for the bare hello, outside the portal."""
+    """The page's SQL statements; « — » for the bare hello, whose answers carry no count."""
     return "—" if count is None or count < 0 else str(count)
 
 

@@ -10,6 +10,7 @@ from flask_login import login_required
 from app import clock
 from app.auth_session import signed_in
 from app.email import public_url
+from app.forms import row_id
 from app.models import Trip, TripPurpose, TripStatus
 from app.trips import agenda, bp, rules, services
 from app.trips.forms import CancelTripForm, EditTripForm, TripForm
@@ -123,17 +124,13 @@ def calendar():
 
 def _booking(form: TripForm, day: date) -> rules.Booking:
     """What the form asks for, ids and hour parsed (None when not one of the choices)."""
-
-    def as_id(value):
-        return int(value) if value and value.isascii() and value.isdigit() else None
-
     purpose = form.purpose.data
     return rules.Booking(
-        child_id=as_id(form.child.data),
+        child_id=row_id(form.child.data),
         day=day,
         hour=rules.parse_hour(form.hour.data),
-        from_address_id=as_id(form.from_address.data),
-        to_address_id=as_id(form.to_address.data),
+        from_address_id=row_id(form.from_address.data),
+        to_address_id=row_id(form.to_address.data),
         purpose=TripPurpose(purpose) if purpose in set(TripPurpose) else None,
     )
 
