@@ -30,7 +30,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import auth_session, security
+    from app import auth_session, read_only, security
     from app.auth import passwords
     from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 
@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
         options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "pool_pre_ping": False}
     db.init_app(app)
+    read_only.init_app()
     # After Flask-SQLAlchemy's: teardown functions run last registered, first called.
     app.teardown_appcontext(_release_database_session)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))

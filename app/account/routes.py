@@ -33,6 +33,7 @@ from app.extensions import db, limiter
 from app.former_addresses import redirect_slash_to_index
 from app.forms import EMAIL_TAKEN
 from app.models import AuthEventKind
+from app.read_only import read_only
 
 WRONG_PASSWORD = "Le mot de passe saisi n'est pas le bon."
 PASSWORD_NEEDED_FOR_EMAIL = (
@@ -54,6 +55,7 @@ redirect_slash_to_index(bp)
 
 
 @bp.get("")
+@read_only
 @login_required
 def index():
     """« Mon Espace »: my account, my family, and what I can do from here."""

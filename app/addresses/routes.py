@@ -10,6 +10,7 @@ from app.auth_session import signed_in
 from app.clock import now
 from app.extensions import db
 from app.former_addresses import redirect_slash_to_index
+from app.read_only import read_only
 from app.trips.french import format_hour, short_day
 from app.trips.services import assistance_phone
 
@@ -61,6 +62,7 @@ redirect_slash_to_index(bp)
 
 
 @bp.get("")
+@read_only
 @login_required
 def index():
     """The account's current addresses."""
@@ -84,6 +86,7 @@ def create():
 
 
 @bp.get("/<int:address_id>")
+@read_only
 @login_required
 def show(address_id: int):
     """One address, with the trips still to come that use it and how many past ones did."""

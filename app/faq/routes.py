@@ -20,6 +20,7 @@ from app.faq import bp
 from app.faq.render import render_text
 from app.faq.search import QUERY_MAX_LENGTH, Document, rank
 from app.models import FaqEntry, FaqTheme, Insurer
+from app.read_only import read_only
 
 # The information pages and the answers each one is built from, in reading order.
 HEALTH_DATA_SLUGS = (
@@ -116,6 +117,7 @@ def _document(entry: FaqEntry) -> Document:
 
 
 @bp.get("/faq")
+@read_only
 def index():
     """The questions grouped by theme; with `q`, the answers ranked for that search; with
     `tout=1`, every answer open (« Tout afficher » without JavaScript)."""
@@ -140,6 +142,7 @@ def index():
 
 
 @bp.get("/faq/<slug>")
+@read_only
 def answer(slug: str):
     """One answer on its own page, with its permanent address to share."""
     entries = all_entries()
@@ -164,18 +167,21 @@ def _info_page(template: str, slugs: tuple[str, ...], **context):
 
 
 @bp.get("/infos/donnees-de-sante")
+@read_only
 def health_data():
     """Health data, its certified host (HDS) and who can read it."""
     return _info_page("faq/infos/health_data.html", HEALTH_DATA_SLUGS)
 
 
 @bp.get("/infos/navigateurs")
+@read_only
 def browsers():
     """The browsers the portal is made for."""
     return _info_page("faq/infos/browsers.html", BROWSERS_SLUGS)
 
 
 @bp.get("/infos/cookies")
+@read_only
 def cookies():
     """The one cookie the portal sets, and how to disable cookies in each browser."""
     return _info_page(
@@ -186,6 +192,7 @@ def cookies():
 
 
 @bp.get("/infos/perimetre")
+@read_only
 def scope():
     """What the platform covers, and what it does not (quotes, health costs)."""
     return _info_page("faq/infos/scope.html", SCOPE_SLUGS)

@@ -16,6 +16,7 @@ from app.auth_session import client_ip, current_account
 from app.clock import PARIS, today
 from app.former_addresses import redirect_slash_to_index
 from app.models import DocumentAction
+from app.read_only import read_only
 from app.reimbursements import bp, rules, services, storage
 from app.reimbursements.forms import CompletionForm, ReimbursementForm
 from app.security import accepts_uploads, frame_ancestors
@@ -46,6 +47,7 @@ redirect_slash_to_index(bp)
 
 
 @bp.get("")
+@read_only
 @login_required
 def index():
     """« Mes remboursements »: my requests and their status."""
@@ -87,6 +89,7 @@ def new():
 
 
 @bp.get("/<number>")
+@read_only
 @login_required
 def detail(number: str):
     """One request: what was declared, its documents and its status history."""

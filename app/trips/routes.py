@@ -12,6 +12,7 @@ from app.auth_session import signed_in
 from app.email import public_url
 from app.forms import row_id
 from app.models import Trip, TripPurpose, TripStatus
+from app.read_only import read_only
 from app.trips import agenda, bp, rules, services
 from app.trips.forms import CancelTripForm, EditTripForm, TripForm
 from app.trips.french import HELPERS, long_day, month_name
@@ -112,6 +113,7 @@ def _month_page(year: int, month: int, now: datetime) -> dict:
 
 
 @bp.get("")
+@read_only
 @login_required
 def calendar():
     """The month calendar: selectable days link to their day page, the others say why not."""
@@ -234,6 +236,7 @@ def _book(page: DayPage, now: datetime):
 
 
 @bp.route("/<day_text>", methods=["GET", "POST"])
+@read_only
 @login_required
 def day(day_text: str):
     """A day: its trips, and « Ajouter un trajet » when the day can be booked."""
@@ -250,6 +253,7 @@ def day(day_text: str):
 
 
 @bp.get("/mes-trajets")
+@read_only
 @login_required
 def trip_list():
     """« Mes trajets »: upcoming trips, the most recent past ones, cancelled ones."""
@@ -294,6 +298,7 @@ def _trip_page(trip: Trip, *, error: str | None = None, status: int = 200):
 
 
 @bp.get("/trajet/<int:trip_id>")
+@read_only
 @login_required
 def trip(trip_id: int):
     """One trip, with « Modifier » and « Annuler » until 48 h before it."""

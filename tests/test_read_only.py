@@ -1,0 +1,114 @@
+"""Pages marked `@read_only`: no transaction on PostgreSQL, and no write anywhere."""
+
+import pytest
+import sqlalchemy as sa
+from flask import request
+
+from app.extensions import db
+from app.models import FaqTheme
+from app.read_only import WriteInReadOnlyView, read_only
+
+
+def _transaction_state() -> str:
+    """After one statement of the request's session: psycopg's transaction status and
+    autocommit flag (SQLite: its driver's in_transaction)."""
+    connection = db.session.connection()
+    connection.execute(sa.text("SELECT 1"))
+    driver = connection.connection.dbapi_connection
+    if connection.dialect.name == "postgresql":
+        return f"{driver.info.transaction_status.name} autocommit={driver.autocommit}"
+    return f"in_transaction={driver.in_transaction}"
+
+
+@pytest.fixture
+def views(app):
+    """Views added to the application under test, before its first request."""
+
+    @app.route("/essai/lecture", methods=["GET", "HEAD", "POST"])
+    @read_only
+    def reading():
+        return _transaction_state()
+
+    @app.get("/essai/ordinaire")
+    def ordinary():
+        return _transaction_state()
+
+    @app.get("/essai/lecture-qui-ecrit")
+    @read_only
+    def reading_that_writes():
+        if request.args.get("how") == "statement":
+            db.session.execute(sa.update(FaqTheme).values(title="Autre"))
+        else:
+            db.session.add(FaqTheme(slug="essai", title="Essai", position=0))
+            db.session.flush()
+        db.session.commit()
+        return "écrit"
+
+    return app
+
+
+def _on_postgresql(app) -> bool:
+    with app.app_context():
+        return db.engine.dialect.name == "postgresql"
+
+
+def test_a_reading_page_sends_no_begin_on_postgresql(views, client):
+    if not _on_postgresql(views):
+        pytest.skip("psycopg's autocommit: PostgreSQL only (TEST_DATABASE_URL)")
+    assert client.get("/essai/lecture").text == "IDLE autocommit=True"
+    assert client.get("/essai/ordinaire").text == "INTRANS autocommit=False"
+
+
+def test_a_post_to_a_reading_view_runs_in_a_transaction(views, client):
+    if not _on_postgresql(views):
+        pytest.skip("psycopg's autocommit: PostgreSQL only (TEST_DATABASE_URL)")
+    views.config["WTF_CSRF_ENABLED"] = False
+    assert client.post("/essai/lecture").text == "INTRANS autocommit=False"
+
+
+def test_the_connection_goes_back_to_the_pool_with_transactions_on(views, client):
+    """Every pooled connection a reading request used is handed to the next request as it
+    came: the next request's writes are atomic again."""
+    seen = []
+    with views.app_context():
+        engine = db.engine
+
+    def record(dbapi_connection, _record, _proxy):
+        seen.append(getattr(dbapi_connection, "autocommit", False))
+
+    sa.event.listen(engine, "checkout", record)
+    try:
+        for _ in range(3):
+            client.get("/essai/lecture")
+            assert client.get("/essai/ordinaire").status_code == 200
+    finally:
+        sa.event.remove(engine, "checkout", record)
+    assert seen and not any(seen)
+
+
+def test_a_reading_view_that_writes_is_refused_and_writes_nothing(views, client):
+    for how in ("flush", "statement"):
+        with pytest.raises(WriteInReadOnlyView, match="reading_that_writes is marked"):
+            client.get(f"/essai/lecture-qui-ecrit?how={how}")
+    with views.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FaqTheme)) == 0
+
+
+def test_the_portal_s_reading_pages_are_marked(app):
+    """The pages every visit reads: marked, and so checked never to write by the suite."""
+    marked = {
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if getattr(view, "read_only", False)
+    }
+    assert {
+        "account.index",
+        "trips.calendar",
+        "trips.day",
+        "trips.trip_list",
+        "trips.trip",
+        "faq.index",
+        "faq.answer",
+        "addresses.index",
+        "reimbursements.index",
+    } <= marked
