@@ -24,6 +24,7 @@ from app.models import (
     AuthEventKind,
     Guarantee,
     GuaranteeKind,
+    Insurer,
     Member,
     UserSession,
 )
@@ -49,14 +50,21 @@ class GuaranteePeriod(NamedTuple):
 
 
 class MemberRef(NamedTuple):
-    """What a logged-in request knows of the account's member: the keys of the family, and
-    the guarantees of its assistance files (what the member may book), read with the
+    """What a logged-in request knows of the account's member: the keys of the family, the
+    guarantees of its assistance files (what the member may book) and its insurer's
+    assistance phone (what the trip pages give when nothing can be booked), read with the
     identity since the trip pages need them on every view."""
 
     id: int
     insurer_id: int
     member_number: str
     guarantees: tuple[GuaranteePeriod, ...] | None = None  # None: not read
+    insurer_phone: str | None = None  # read with the guarantees
+
+    @property
+    def read_by_identity(self) -> bool:
+        """Whether the guarantees and the phone were read (not at login: `start_session`)."""
+        return self.guarantees is not None
 
 
 class SignedIn(UserMixin):
@@ -100,12 +108,14 @@ _IDENTITY_OF_SESSION = (
         Member.id,
         Member.insurer_id,
         Member.member_number,
+        Insurer.phone,
         Guarantee.kind,
         Guarantee.starts_on,
         Guarantee.ends_on,
     )
     .join(UserSession, UserSession.account_id == Account.id)
     .join(Member, Member.id == Account.member_id)
+    .join(Insurer, Insurer.id == Member.insurer_id)
     .outerjoin(
         AssistanceFile,
         sa.and_(
@@ -152,7 +162,7 @@ def load_account(token: str) -> SignedIn | None:
     if not rows:
         return None
     session_id, opened_at, last_seen_at, password_entered_at = rows[0][:4]
-    account_id, member_id, insurer_id, member_number = rows[0][4:8]
+    account_id, member_id, insurer_id, member_number, insurer_phone = rows[0][4:9]
     now, config = utcnow(), current_app.config
     expired = session_expiry(
         opened_at,
@@ -168,8 +178,8 @@ def load_account(token: str) -> SignedIn | None:
         _write_apart(
             sa.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
         )
-    guarantees = tuple(GuaranteePeriod(*row[8:]) for row in rows if row[8] is not None)
-    member = MemberRef(member_id, insurer_id, member_number, guarantees)
+    guarantees = tuple(GuaranteePeriod(*row[9:]) for row in rows if row[9] is not None)
+    member = MemberRef(member_id, insurer_id, member_number, guarantees, insurer_phone)
     return SignedIn(account_id, member, token, session_id, password_entered_at)
 
 

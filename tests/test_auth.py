@@ -787,6 +787,7 @@ def test_the_identity_holds_the_ids_of_the_account_and_its_member(app, client, a
                 account.member.insurer_id,
                 "AB123456",
                 tuple(GuaranteePeriod(*row) for row in guarantees),
+                account.member.insurer.phone,
             )
             assert identity.id == account.id
         assert identity.member == expected

@@ -937,6 +937,7 @@ def test_pages_run_the_same_queries_with_1_or_500_trips(app, client, sophie, cou
 QUERIES_PER_PAGE = {
     "/trajets": 2,  # trip counts of the month
     "/trajets?mois=2026-06": 2,
+    "/trajets?mois=2026-07": 2,  # outside every guarantee: the phone came with the identity
     "/trajets/mes-trajets": 3,  # upcoming and cancelled trips; the latest past ones
     DAY_URL: 3,  # the day's trips; the children and the addresses
 }
@@ -948,5 +949,7 @@ def test_covers_are_read_when_the_identity_did_not_read_them(app, sophie):
     with app.app_context():
         member = db.session.scalar(sa.select(Member).where(Member.member_number == "AB123456"))
         unread = MemberRef(member.id, member.insurer_id, member.member_number)
-        assert unread.guarantees is None
+        assert unread.guarantees is None and not unread.read_by_identity
         assert services.covers_of(unread) == services.covers_of(member) != []
+        assert services.assistance_phone(unread) == services.assistance_phone(member)
+        assert services.assistance_phone(member) == "01 23 45 67 89"

@@ -114,7 +114,7 @@ def covers_of(member: Member | MemberRef) -> list[rules.Cover]:
     A logged-in request's identity read them already (app/auth_session.py); an ORM member
     costs one query.
     """
-    if isinstance(member, MemberRef) and member.guarantees is not None:
+    if isinstance(member, MemberRef) and member.read_by_identity:
         rows = member.guarantees
     else:
         rows = db.session.connection().execute(_COVERS, _family(member))
@@ -189,7 +189,11 @@ def booked_content(trip: Trip, choices: Choices) -> events.TripContent:
     )
 
 
-def assistance_phone(member: Member) -> str | None:
+def assistance_phone(member: Member | MemberRef) -> str | None:
+    """The member's insurer's assistance phone: the identity read it (app/auth_session.py);
+    an ORM member costs one query."""
+    if isinstance(member, MemberRef) and member.read_by_identity:
+        return member.insurer_phone
     return db.session.scalar(sa.select(Insurer.phone).where(Insurer.id == member.insurer_id))
 
 
