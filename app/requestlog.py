@@ -46,18 +46,19 @@ def _finish(response: Response) -> Response:
     if started is None:  # a response made before the first hook ran
         _start()
         started = g.request_started
-    response.headers["X-Request-Id"] = g.request_id
+    rid, method, path, status = g.request_id, request.method, _logged_path(), response.status_code
+    response.headers["X-Request-Id"] = rid
     logger.info(
         "%s %s %s",
-        request.method,
-        _logged_path(),
-        response.status_code,
+        method,
+        path,
+        status,
         extra={
-            "request_id": g.request_id,
+            "request_id": rid,
             "request": {
-                "method": request.method,
-                "path": _logged_path(),
-                "status": response.status_code,
+                "method": method,
+                "path": path,
+                "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "client": request.remote_addr,
                 "scheme": request.scheme,
@@ -126,6 +127,9 @@ def configure_logging(log_format: str) -> None:
             root.removeHandler(handler)
     root.addHandler(log_handler(log_format))
     root.setLevel(logging.INFO)
+    # No formatter here prints where a record was logged from: spare every record the walk
+    # up the stack that finds it (the logging HOWTO, « Optimization »).
+    logging._srcfile = None
     # Alembic announces its plugins at import: nothing an operator needs.
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
