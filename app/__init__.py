@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from app import requestlog, static_files
+from app import requestlog, static_files, urls
 from app.converters import DatabaseIdConverter
 from config import Config, ProductionConfig, config_from_env
 
@@ -20,6 +20,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app.url_map.converters["int"] = DatabaseIdConverter
     requestlog.init_app(app)
     static_files.init_app(app)
+    urls.init_app(app)
 
     register_extensions(app)
     register_blueprints(app)
