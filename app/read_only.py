@@ -7,21 +7,25 @@ the request: as many as the page's own statements, and the server's CPU besides.
 
 A view marked `@read_only` runs, for GET and HEAD, with its session's connection in
 psycopg's autocommit mode: no BEGIN is sent, and the closing rollback has nothing to do.
-The connection goes back to the pool as it came (transactions on). Any write through that
-session is refused, on SQLite too: a view that starts writing must drop the mark. The
-identity's own writes (`auth_session._write_apart`) run on a connection of their own, in a
-transaction. SQLite has no round trips to save: its connections are left alone.
+The connection goes back to the pool as it came (transactions on). Any INSERT, UPDATE,
+DELETE or MERGE on that connection is refused before it is sent, ORM flush or Core
+statement alike, on SQLite too: a view that starts writing must drop the mark. Savepoints
+(`begin_nested`) need a transaction: not in such a view either. The identity's own writes
+(`auth_session._write_apart`) run on a connection of their own, in a transaction. SQLite
+has no round trips to save: its connections stay transactional.
 """
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import Pool
 
 from app.extensions import db
 
-READS = frozenset({"GET", "HEAD"})
-_MARK = "cartable_read_only"  # in the pooled connection's `info`
+READ_METHODS = frozenset({"GET", "HEAD"})
+_MARK = "cartable_read_only"  # in the pooled connection's `info`, until it is checked in
+_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE")
 
 
 class WriteInReadOnlyView(RuntimeError):
@@ -35,46 +39,52 @@ def read_only(view):
 
 
 def _reading_request() -> bool:
-    if not has_request_context() or request.method not in READS:
+    if not has_request_context() or request.method not in READ_METHODS:
         return False
     view = current_app.view_functions.get(request.endpoint)
     return getattr(view, "read_only", False)
 
 
-def _without_transaction(session: Session, _transaction: SessionTransaction, connection) -> None:
-    """The session has just taken its connection, before any statement: in a reading
-    request on PostgreSQL, switch psycopg to autocommit."""
-    if connection.dialect.name == "postgresql" and _reading_request():
+def _without_transaction(_session: Session, _transaction: SessionTransaction, connection) -> None:
+    """The request's session has just taken its connection, before any statement: in a
+    reading request, mark it (writes are refused) and, on PostgreSQL, switch psycopg to
+    autocommit."""
+    if not _reading_request():
+        return
+    connection.info[_MARK] = True
+    if connection.dialect.name == "postgresql":
         connection.connection.dbapi_connection.autocommit = True
-        connection.info[_MARK] = True
+
+
+def _refuse_writes(connection, _cursor, statement: str, _parameters, context, _many) -> None:
+    if not connection.info.get(_MARK):
+        return
+    compiled_write = context is not None and (
+        context.isinsert or context.isupdate or context.isdelete
+    )
+    if compiled_write or statement.lstrip()[:6].upper().startswith(_WRITES):
+        raise WriteInReadOnlyView(
+            f"{request.endpoint} is marked @read_only but runs {statement.split()[0]}: "
+            "drop the mark (app/read_only.py)."
+        )
 
 
 def _restore(dbapi_connection, record) -> None:
-    """Back in the pool: the next request gets transactions again."""
-    if record.info.pop(_MARK, False) and dbapi_connection is not None:
-        dbapi_connection.autocommit = False
-
-
-def _refuse(what: str):
-    raise WriteInReadOnlyView(
-        f"{request.endpoint} is marked @read_only but {what}: drop the mark (app/read_only.py)."
-    )
-
-
-def _refuse_flush(_session: Session, _context, _instances) -> None:
-    if _reading_request():
-        _refuse("flushes changes")
-
-
-def _refuse_statement(state: ORMExecuteState) -> None:
-    if (state.is_insert or state.is_update or state.is_delete) and _reading_request():
-        _refuse("runs " + type(state.statement).__name__)
+    """Back in the pool: the next request gets transactions again (a connection that will
+    not take the setting is thrown away rather than handed out in autocommit)."""
+    if not record.info.pop(_MARK, False) or dbapi_connection is None:
+        return
+    if getattr(dbapi_connection, "autocommit", False) is True:  # psycopg's, not sqlite3's
+        try:
+            dbapi_connection.autocommit = False
+        except Exception:  # whatever the driver raises, the connection goes
+            record.invalidate()
 
 
 def init_app() -> None:
-    """Listen on the request session (Flask-SQLAlchemy's scoped session) and the pool."""
+    """Listen on the request session (Flask-SQLAlchemy's scoped session), every engine's
+    statements and every pool's check-ins."""
     if not event.contains(db.session, "after_begin", _without_transaction):
         event.listen(db.session, "after_begin", _without_transaction)
-        event.listen(db.session, "before_flush", _refuse_flush)
-        event.listen(db.session, "do_orm_execute", _refuse_statement)
+        event.listen(Engine, "before_cursor_execute", _refuse_writes)
         event.listen(Pool, "checkin", _restore)

@@ -914,7 +914,8 @@ def test_my_trips_shows_every_past_trip_under_the_limit_without_a_note(app, clie
 
 
 @pytest.mark.parametrize(
-    "url", ["/trajets", "/trajets?mois=2026-06", "/trajets/mes-trajets", DAY_URL]
+    "url",
+    ["/trajets", "/trajets?mois=2026-06", "/trajets?mois=2026-07", "/trajets/mes-trajets", DAY_URL],
 )
 def test_pages_run_the_same_queries_with_1_or_500_trips(app, client, sophie, count_queries, url):
     _add_many_trips(app, sophie, 1)
