@@ -24,7 +24,11 @@ from sqlalchemy.pool import Pool
 from app.extensions import db
 
 READ_METHODS = frozenset({"GET", "HEAD"})
-_MARK = "cartable_read_only"  # in the pooled connection's `info`, until it is checked in
+# The session connection's execution option naming the marked view. It stays on that
+# connection: a connection of its own (`auth_session._write_apart`) may write, even where
+# both share one driver connection (in-memory SQLite's single one).
+_MARK = "cartable_read_only"
+_AUTOCOMMIT = "cartable_autocommit"  # in the pooled connection's `info`, until check-in
 _WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE")
 
 
@@ -51,20 +55,22 @@ def _without_transaction(_session: Session, _transaction: SessionTransaction, co
     autocommit."""
     if not _reading_request():
         return
-    connection.info[_MARK] = True
+    connection.execution_options(**{_MARK: request.endpoint})
     if connection.dialect.name == "postgresql":
         connection.connection.dbapi_connection.autocommit = True
+        connection.info[_AUTOCOMMIT] = True
 
 
 def _refuse_writes(connection, _cursor, statement: str, _parameters, context, _many) -> None:
-    if not connection.info.get(_MARK):
+    endpoint = connection.get_execution_options().get(_MARK)
+    if endpoint is None:
         return
     compiled_write = context is not None and (
         context.isinsert or context.isupdate or context.isdelete
     )
     if compiled_write or statement.lstrip()[:6].upper().startswith(_WRITES):
         raise WriteInReadOnlyView(
-            f"{request.endpoint} is marked @read_only but runs {statement.split()[0]}: "
+            f"{endpoint} is marked @read_only but runs {statement.split()[0]}: "
             "drop the mark (app/read_only.py)."
         )
 
@@ -72,13 +78,12 @@ def _refuse_writes(connection, _cursor, statement: str, _parameters, context, _m
 def _restore(dbapi_connection, record) -> None:
     """Back in the pool: the next request gets transactions again (a connection that will
     not take the setting is thrown away rather than handed out in autocommit)."""
-    if not record.info.pop(_MARK, False) or dbapi_connection is None:
+    if not record.info.pop(_AUTOCOMMIT, False) or dbapi_connection is None:
         return
-    if getattr(dbapi_connection, "autocommit", False) is True:  # psycopg's, not sqlite3's
-        try:
-            dbapi_connection.autocommit = False
-        except Exception:  # whatever the driver raises, the connection goes
-            record.invalidate()
+    try:
+        dbapi_connection.autocommit = False
+    except Exception:  # whatever the driver raises, the connection goes
+        record.invalidate()
 
 
 def init_app() -> None:

@@ -53,6 +53,16 @@ def views(app):
         db.session.commit()
         return "écrit"
 
+    @app.get("/essai/lecture-et-ecriture-a-part")
+    @read_only
+    def reading_with_a_write_apart():
+        """As the identity writes a session's last activity: on a connection of its own."""
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.insert(FaqTheme).values(slug="a-part", title="À part", position=0)
+            )
+        return _transaction_state()
+
     return app
 
 
@@ -104,6 +114,32 @@ def test_a_reading_view_that_writes_is_refused_and_writes_nothing(views, client)
             client.get(f"/essai/lecture-qui-ecrit?how={how}")
     with views.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(FaqTheme)) == 0
+
+
+def test_a_write_on_a_connection_of_its_own_is_allowed(views, client):
+    assert client.get("/essai/lecture-et-ecriture-a-part").status_code == 200
+    with views.app_context():
+        assert db.session.scalar(sa.select(FaqTheme.title)) == "À part"
+
+
+def test_a_write_apart_is_allowed_on_in_memory_sqlite_s_single_connection(make_app):
+    """In-memory SQLite has one driver connection for every checkout (StaticPool): the
+    mark belongs to the session's connection, not to the driver's."""
+    memory = make_app(SQLALCHEMY_DATABASE_URI="sqlite://")
+    with memory.app_context():
+        db.create_all()
+
+    @memory.get("/essai/a-part")
+    @read_only
+    def reading_with_a_write_apart():
+        db.session.connection().execute(sa.select(FaqTheme.id))  # the session's, marked
+        with db.engine.begin() as connection:
+            connection.execute(sa.insert(FaqTheme).values(slug="m", title="Mémoire", position=0))
+        return "ok"
+
+    assert memory.test_client().get("/essai/a-part").text == "ok"
+    with memory.app_context():
+        assert db.session.scalar(sa.select(FaqTheme.title)) == "Mémoire"
 
 
 def test_the_portal_s_reading_pages_are_marked(app):
