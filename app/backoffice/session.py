@@ -31,6 +31,9 @@ class StaffAwareSessionInterface(EmbeddingSessionInterface):
         """The staff cookie is read for up to 10 hours (the longest staff session), not the
         members' lifetime; each staff session's own limits are checked on its row."""
         if not is_staff_path(request.path):
+            if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+                # A visitor without a cookie (Flask's own outcome): no serializer to build.
+                return self.session_class()
             return super().open_session(app, request)
         serializer = self.get_signing_serializer(app)
         if serializer is None:

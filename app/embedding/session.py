@@ -37,7 +37,14 @@ class EmbeddingSessionInterface(SecureCookieSessionInterface):
         return True if in_context() else super().get_cookie_partitioned(app)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        if in_context(session) and self.should_set_cookie(app, session):
+        sending = self.should_set_cookie(app, session)
+        if not sending and (session or not session.modified):
+            # Nothing to send (Flask's own outcome): spare the cookie's seven attributes,
+            # which Flask computes first and each of which looks at the context here.
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        if in_context(session) and sending:
             # A browser keeps a partitioned and an unpartitioned cookie of the same name side
             # by side, and sends the older first: after a top-level visit outside any context,
             # the unpartitioned one would hide the context. Expire it before setting ours.
