@@ -66,30 +66,30 @@ def views(app):
     return app
 
 
-def _on_postgresql(app) -> bool:
+@pytest.fixture
+def postgresql_only(app):
+    """psycopg's autocommit is what these tests look at: skipped on SQLite."""
     with app.app_context():
-        return db.engine.dialect.name == "postgresql"
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("psycopg's autocommit: PostgreSQL only (TEST_DATABASE_URL)")
 
 
+@pytest.mark.usefixtures("postgresql_only")
 def test_a_reading_page_sends_no_begin_on_postgresql(views, client):
-    if not _on_postgresql(views):
-        pytest.skip("psycopg's autocommit: PostgreSQL only (TEST_DATABASE_URL)")
     assert client.get("/essai/lecture").text == "IDLE autocommit=True"
     assert client.get("/essai/ordinaire").text == "INTRANS autocommit=False"
 
 
+@pytest.mark.usefixtures("postgresql_only")
 def test_a_post_to_a_reading_view_runs_in_a_transaction(views, client):
-    if not _on_postgresql(views):
-        pytest.skip("psycopg's autocommit: PostgreSQL only (TEST_DATABASE_URL)")
     views.config["WTF_CSRF_ENABLED"] = False
     assert client.post("/essai/lecture").text == "INTRANS autocommit=False"
 
 
+@pytest.mark.usefixtures("postgresql_only")
 def test_the_connection_goes_back_to_the_pool_with_transactions_on(views, client):
     """Every pooled connection a reading request used is handed to the next request as it
     came: the next request's writes are atomic again."""
-    if not _on_postgresql(views):
-        pytest.skip("psycopg's autocommit: PostgreSQL only (TEST_DATABASE_URL)")
     seen = []
     with views.app_context():
         engine = db.engine
