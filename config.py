@@ -93,6 +93,10 @@ class Config:
     UPLOAD_MAX_CONTENT_LENGTH = 60 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 100 * 1024
 
+    # The FAQ's questions by theme are kept rendered and compared with the database at most
+    # this often: a `flask faq load` shows on /faq within this delay, on every process.
+    FAQ_RECHECK_SECONDS = 10
+
     # `text` for a person reading the console, `json` for a log collector.
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 

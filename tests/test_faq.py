@@ -1,15 +1,17 @@
 """Questions fréquentes and information pages: content, permalinks, search, speed, loading."""
 
 import re
-from datetime import date
+from datetime import date, datetime
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import render_template
 from markupsafe import escape
 
+from app.clock import PARIS
 from app.extensions import db
 from app.faq import content
 from app.faq.render import render_text
@@ -754,18 +756,51 @@ def test_benchmark_data_load_includes_the_faq(tmp_path):
     assert {"mot-de-passe-oublie", "supprimer-une-adresse"} <= slugs
 
 
-def test_the_faq_page_shows_a_changed_answer_at_once(app, client, faq):
-    """The questions by theme are kept rendered under their content: a change shows on the
-    next page."""
-    first = client.get("/faq").get_data(as_text=True)
-    assert client.get("/faq").get_data(as_text=True) == first
+def _change_first_answer(app, answer: str) -> None:
     with app.app_context():
         entry = db.session.scalars(sa.select(FaqEntry).order_by(FaqEntry.id)).first()
-        entry.answer = "Une réponse toute neuve, écrite par l'assistance."
+        entry.answer = answer
         db.session.commit()
+
+
+def test_the_faq_page_shows_a_changed_answer_within_the_recheck_delay(
+    app, client, faq, time_machine
+):
+    """The questions by theme are kept rendered under their content, which is read again
+    once FAQ_RECHECK_SECONDS have passed: another process's `flask faq load` shows then."""
+    time_machine.move_to(datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False)
+    first = client.get("/faq").get_data(as_text=True)
+    _change_first_answer(app, "Une réponse toute neuve, écrite par l'assistance.")
+    delay = app.config["FAQ_RECHECK_SECONDS"]
+    time_machine.shift(delay - 1)
+    assert client.get("/faq").get_data(as_text=True) == first
+    time_machine.shift(1)
     changed = client.get("/faq").get_data(as_text=True)
     assert "Une réponse toute neuve, écrite par l&#39;assistance." in changed
     assert changed != first
+
+
+def test_a_clock_set_back_reads_the_faq_again(app, client, faq, time_machine):
+    """A clock moved backwards (a corrected server time) does not keep the part longer."""
+    time_machine.move_to(datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False)
+    client.get("/faq")
+    _change_first_answer(app, "Réponse corrigée.")
+    time_machine.shift(-3600)
+    assert "Réponse corrigée." in client.get("/faq").get_data(as_text=True)
+
+
+def test_an_unchanged_faq_is_not_rendered_again(app, client, faq, time_machine, monkeypatch):
+    """Reading the same content after the delay keeps the part rendered before."""
+    time_machine.move_to(datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False)
+    first = client.get("/faq").get_data(as_text=True)
+    rendered = []
+    monkeypatch.setattr(
+        "app.faq.routes.render_template",
+        lambda name, **context: rendered.append(name) or render_template(name, **context),
+    )
+    time_machine.shift(app.config["FAQ_RECHECK_SECONDS"])
+    assert client.get("/faq").get_data(as_text=True) == first
+    assert rendered == ["faq/index.html"]
 
 
 def test_the_kept_faq_part_holds_nothing_of_a_visitor(app, client, auth, other_client, faq):
@@ -777,8 +812,18 @@ def test_the_kept_faq_part_holds_nothing_of_a_visitor(app, client, auth, other_c
     assert 'href="/connexion">Connexion</a>' in anonymous
 
 
-def test_the_faq_page_runs_one_statement(client, faq, count_queries):
-    client.get("/faq")
+def test_the_faq_page_runs_a_statement_only_to_read_its_content_again(
+    app, client, faq, count_queries, time_machine
+):
+    time_machine.move_to(datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False)
+    with count_queries() as counter:
+        assert client.get("/faq").status_code == 200
+    assert counter.count == 1
+    with count_queries() as counter:
+        assert client.get("/faq").status_code == 200
+        assert client.get("/faq?tout=1").status_code == 200
+    assert counter.count == 1  # « Tout afficher » is kept apart
+    time_machine.shift(app.config["FAQ_RECHECK_SECONDS"])
     with count_queries() as counter:
         assert client.get("/faq").status_code == 200
     assert counter.count == 1

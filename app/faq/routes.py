@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from itertools import groupby
 from typing import NamedTuple
 
@@ -13,6 +14,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import contains_eager
 
 from app.auth_session import signed_in
+from app.clock import now
 from app.email import public_url
 from app.embedding.context import current_insurer
 from app.extensions import db
@@ -60,28 +62,38 @@ _QUESTIONS_BY_THEME = (
 _KEPT_THEMES = "cartable_faq_themes"
 
 
+class _KeptThemes(NamedTuple):
+    content: tuple[tuple, ...]  # the rows it was rendered from
+    part: Markup
+    read_at: datetime  # when `content` was last compared with the database
+
+
 def themes_part(show_all: bool = False) -> Markup:
     """Every question by theme, rendered. It is the same for every visitor and holds no
     personal data, so it is kept (one per application root) under the content it was
-    rendered from, read on each request (as plain rows on the session's connection: the
-    ORM's result machinery cost 8 % of the page): any change of a question, an answer, a
-    theme or their order renders it again. `show_all` (« Tout afficher ») is kept apart:
-    every answer open."""
-    content = tuple(tuple(row) for row in db.session.connection().execute(_QUESTIONS_BY_THEME))
+    rendered from. That content is read again (as plain rows on the session's connection:
+    the ORM's result machinery cost 8 % of the page) once `FAQ_RECHECK_SECONDS` have passed:
+    any change of a question, an answer, a theme or their order (`flask faq load`) shows
+    within that delay, and in between the page runs no statement at all. `show_all` (« Tout
+    afficher ») is kept apart: every answer open."""
     kept = current_app.extensions.setdefault(_KEPT_THEMES, {})
     key = (request.script_root, show_all)
     version = kept.get(key)
-    if version is not None and version[0] == content:
-        return version[1]
-    groups = [
-        ThemeGroup(Theme(*theme), [Question(*row[2:]) for row in rows])
-        for theme, rows in groupby(content, key=lambda row: row[:2])
-    ]
-    html = render_template("faq/_themes.html", groups=groups, level=2, show_all=show_all)
-    part = Markup(html)  # noqa: S704 - rendered by an autoescaped template
+    moment = now()
+    delay = timedelta(seconds=current_app.config["FAQ_RECHECK_SECONDS"])
+    if version is not None and timedelta(0) <= moment - version.read_at < delay:
+        return version.part
+    content = tuple(tuple(row) for row in db.session.connection().execute(_QUESTIONS_BY_THEME))
+    if version is None or version.content != content:
+        groups = [
+            ThemeGroup(Theme(*theme), [Question(*row[2:]) for row in rows])
+            for theme, rows in groupby(content, key=lambda row: row[:2])
+        ]
+        html = render_template("faq/_themes.html", groups=groups, level=2, show_all=show_all)
+        version = _KeptThemes(content, Markup(html), moment)  # noqa: S704 - autoescaped template
     if not current_app.jinja_env.auto_reload:  # development: a template edit shows at once
-        kept[key] = (content, part)
-    return part
+        kept[key] = version._replace(read_at=moment)
+    return version.part
 
 
 def all_entries() -> list[FaqEntry]:
