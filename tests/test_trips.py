@@ -787,6 +787,25 @@ def test_change_a_trip(app, client, sophie):
     )
 
 
+def test_the_change_form_shows_the_trip_and_then_only_what_was_posted(app, client, sophie):
+    maxime = child_id(app, "Maxime")
+    origin, destination = sophie["Maison"], sophie["Collège Victor Hugo"]
+    trip_id = add_trip(app, SOPHIE, maxime, DAY, time(8, 30), origin, destination)
+    url = f"/trajets/trajet/{trip_id}/modifier"
+    page = text(client.get(url))
+    for name, value in form(maxime, "08:30", origin, destination).items():
+        select = re.search(rf'<select[^>]* name="{name}".*?</select>', page, re.S)
+        if select:
+            assert f'<option selected value="{value}">' in select.group(0), name
+    # A form posted without its hour does not fall back on the booked one.
+    posted = {"day": "2026-05-21", **form(maxime, "", origin, destination)}
+    del posted["hour"]
+    response = submit(client, url, posted)
+    assert field_error(text(response), "hour") == "Ce champ est obligatoire."
+    assert 'name="hour" step="900" type="time" value=""' in text(response)
+    assert trips(app)[0].trip_time == time(8, 30)
+
+
 def test_another_accounts_trip_is_not_found(app, client, other_client, auth, sophie):
     maxime = child_id(app, "Maxime")
     trip_id = add_trip(

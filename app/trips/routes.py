@@ -229,10 +229,15 @@ def _book(page: DayPage, now: datetime):
             else:
                 flash(f"Ce trajet est déjà enregistré : {_describe(saved.existing)}.", "info")
             return redirect(anchor.format(saved.trip_id))
-        names = {child.id: child.first_name for child in page.choices.children}
-        problems = {"hour": RACE_MESSAGE.format(child=names[booking.child_id])}
+        problems = _race(booking, page.choices)
     _show_problems(page.form, problems)
     return None
+
+
+def _race(booking: rules.Booking, choices: services.Choices) -> dict[str, str]:
+    """The problem when another request booked the child's hour between check and save."""
+    names = {child.id: child.first_name for child in choices.children}
+    return {"hour": RACE_MESSAGE.format(child=names[booking.child_id])}
 
 
 @bp.route("/<day_text>", methods=["GET", "POST"])
@@ -368,6 +373,18 @@ def _trip_to_change(trip_id: int):
     return account, trip, _trip_page(trip, error=refusal, status=status)
 
 
+def _booked_values(trip: Trip) -> dict[str, str]:
+    """What the change form shows first: the trip as it is booked."""
+    return {
+        "child": str(trip.child_id),
+        "day": trip.trip_date.isoformat(),
+        "hour": trip.trip_time.strftime("%H:%M"),
+        "from_address": str(trip.from_address_id),
+        "to_address": str(trip.to_address_id),
+        "purpose": trip.purpose.value,
+    }
+
+
 @bp.route("/trajet/<int:trip_id>/modifier", methods=["GET", "POST"])
 @login_required
 def edit(trip_id: int):
@@ -375,27 +392,18 @@ def edit(trip_id: int):
     account, trip, refused = _trip_to_change(trip_id)
     if refused:
         return refused
-    member = account.member
-    choices = services.booking_choices(member, account)
-    form = EditTripForm(children=choices.children, addresses=choices.addresses)
-    if request.method == "GET":
-        form.child.data = str(trip.child_id)
-        form.day.data = trip.trip_date.isoformat()
-        form.hour.data = trip.trip_time.strftime("%H:%M")
-        form.from_address.data = str(trip.from_address_id)
-        form.to_address.data = str(trip.to_address_id)
-        form.purpose.data = trip.purpose.value
-    elif form.validate_on_submit():
+    choices = services.booking_choices(account.member, account)
+    booked = _booked_values(trip) if request.method == "GET" else None
+    form = EditTripForm(children=choices.children, addresses=choices.addresses, data=booked)
+    if form.validate_on_submit():
         booking = _booking(form, rules.parse_typed_day(form.day.data))
-        problems = _booking_problems(
-            booking, clock.now(), services.covers_of(member), choices, trip
-        )
+        covers = services.covers_of(account.member)
+        problems = _booking_problems(booking, clock.now(), covers, choices, trip)
         if not problems:
             if services.update_trip(trip, booking, choices):
                 flash(f"Trajet modifié : {_describe_booking(booking, choices)}.", "success")
                 return redirect(url_for("trips.trip", trip_id=trip_id))
-            names = {child.id: child.first_name for child in choices.children}
-            problems = {"hour": RACE_MESSAGE.format(child=names[booking.child_id])}
+            problems = _race(booking, choices)
         _show_problems(form, problems)
     return render_template("trips/edit.html", form=form, trip=trip)
 
