@@ -110,6 +110,23 @@ def resend_confirmation():
     return render_template("auth/resend_confirmation.html", form=form)
 
 
+def _login_refusal(account: Account | None, password: str) -> str | None:
+    """Why this login is refused, recorded as a failed attempt; None lets the member in.
+    The password is checked even without an account, with the same work (timing)."""
+    password_ok = verify_password(account.password_hash if account else None, password)
+    if account is None or not password_ok or not account.is_confirmed:
+        kind, message = AuthEventKind.LOGIN_FAILED, LOGIN_FAILED
+    elif not embedding.may_log_in(account):
+        kind, message = AuthEventKind.LOGIN_FAILED, embedding.other_insurer_message()
+    elif not services.has_valid_offer(account.member):
+        kind, message = AuthEventKind.LOGIN_REFUSED_OFFER, rules.OFFER_MESSAGE
+    else:
+        return None
+    record_event(kind, account)
+    db.session.commit()
+    return message
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
@@ -130,24 +147,11 @@ def login():
     if form.validate_on_submit():
         email = form.email.data.lower()
         account = db.session.scalar(db.select(Account).filter_by(email=email))
-        password_ok = verify_password(
-            account.password_hash if account else None, form.password.data
-        )
-        if account is None or not password_ok or not account.is_confirmed:
-            record_event(AuthEventKind.LOGIN_FAILED, account)
-            db.session.commit()
-            form.form_errors.append(LOGIN_FAILED)
-        elif not embedding.may_log_in(account):
-            record_event(AuthEventKind.LOGIN_FAILED, account)
-            db.session.commit()
-            form.form_errors.append(embedding.other_insurer_message())
-        elif not services.has_valid_offer(account.member):
-            record_event(AuthEventKind.LOGIN_REFUSED_OFFER, account)
-            db.session.commit()
-            form.form_errors.append(rules.OFFER_MESSAGE)
-        else:
+        refusal = _login_refusal(account, form.password.data)
+        if refusal is None:
             start_session(account)
             return redirect(safe_next(request.args.get("next")) or url_for("account.index"))
+        form.form_errors.append(refusal)
     return render_template("auth/login.html", form=form, help_slug=LOGIN_HELP_SLUG)
 
 
