@@ -305,6 +305,41 @@ def test_an_unconfirmed_new_email_does_not_block_the_address(app, client, other_
     assert "Karim" in text(other_client.get("/mon-espace"))
 
 
+def _ask_for_karims_address(client, mailbox) -> str:
+    """Sophie asks for Karim's address before he has an account: its confirmation link."""
+    submit(
+        client,
+        "/mon-espace/modifier",
+        {
+            "email": "karim.dupont@example.fr",
+            "phone": "06 12 34 56 78",
+            "current_password": DEFAULT_PASSWORD,
+        },
+    )
+    link = mailbox.links(mailbox.last("karim.dupont@example.fr"))[0]
+    return link.removeprefix("http://portail.test")
+
+
+def test_an_address_taken_before_its_confirmation_is_refused(
+    app, client, other_client, auth, mailbox
+):
+    """Karim registers with the address Sophie asked for: her link is refused with a clear
+    message, her request is dropped, nothing else changes (no notice, no logout)."""
+    auth.sophie()
+    link = _ask_for_karims_address(client, mailbox)
+    auth.karim(other_client)
+    told = len(mailbox.to("sophie.martin@example.fr"))
+    response = submit(client, link)
+    assert response.status_code == 400
+    assert EMAIL_TAKEN in text(response)
+    with app.app_context():
+        sophie = db.session.scalar(sa.select(Account).order_by(Account.id).limit(1))
+        assert sophie.email == "sophie.martin@example.fr" and sophie.pending_email is None
+    assert len(mailbox.to("sophie.martin@example.fr")) == told
+    assert client.get("/mon-espace").status_code == 200
+    assert submit(client, link).status_code == 400  # dropped: the link is spent
+
+
 def test_session_cookie_copied_before_a_password_change_gives_no_access(app, client, auth):
     auth.sophie()
     copied = client.get_cookie("cartable_session").value

@@ -99,17 +99,8 @@ def confirm_email(token: str):
     form = FlaskForm()
     if not form.validate_on_submit():  # mail scanners open links: only the button confirms
         return render_template("auth/confirm.html", form=form, email=account.pending_email)
-    if services.email_taken(account.pending_email, except_account=account):
-        account.pending_email = None
-        db.session.commit()
+    if not services.confirm_email_change(account):
         return render_template("auth/link_error.html", message=EMAIL_TAKEN), 400
-    old_email = account.email
-    account.email, account.pending_email = account.pending_email, None
-    # Every other browser is logged out; this one stays in if it is the account's own.
-    end_other_sessions(account)
-    record_event(AuthEventKind.EMAIL_CHANGED, account)
-    services.notify_email_changed(account, old_email)
-    db.session.commit()
     flash("Votre nouvelle adresse e-mail est confirmée.", "success")
     return redirect(url_for("account.index"))
 
