@@ -5,10 +5,13 @@ Skipped on SQLite (production runs PostgreSQL only), or when redis-server or ngi
 missing; `.ci/run` installs them.
 """
 
+import gzip
+import http.client
 import json
 import re
 import shutil
 import time
+import urllib.parse
 
 import pytest
 import sqlalchemy as sa
@@ -416,6 +419,34 @@ def test_static_files_come_from_nginx_with_long_cache_headers_when_versioned(ngi
     bare = browser.get("/static/embed.js")
     assert bare.headers["cache-control"] == "public, max-age=3600"
     assert page.headers["cache-control"] == "no-store"
+
+
+def _gzipped(url: str, path: str) -> tuple[dict[str, str], bytes]:
+    """What nginx answers a browser that accepts gzip: headers, and the body as sent."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+    try:
+        connection.request("GET", path, headers={"Accept-Encoding": "gzip"})
+        response = connection.getresponse()
+        headers: dict[str, str] = {}
+        for name, value in response.getheaders():  # Vary comes twice: the app's, nginx's
+            headers[name.lower()] = ", ".join(filter(None, [headers.get(name.lower()), value]))
+        return headers, response.read()
+    finally:
+        connection.close()
+
+
+def test_nginx_compresses_pages_and_static_text_for_browsers_that_ask(nginx):
+    headers, body = _gzipped(nginx.url, "/faq")
+    assert headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in headers["vary"]
+    page = gzip.decompress(body).decode("utf-8")
+    assert "Questions fréquentes" in page and len(body) < len(page.encode()) / 2
+    headers, body = _gzipped(nginx.url, "/static/css/cartable.css")
+    assert headers["content-encoding"] == "gzip"
+    assert b"{" in gzip.decompress(body)
+    # A client that does not ask gets the page as it is.
+    assert "Questions fréquentes" in Browser.of(nginx.url).get("/faq").text
 
 
 def test_nginx_shows_the_french_stand_by_page_when_no_process_answers(workdir):
