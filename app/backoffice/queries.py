@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from app.auth.rules import fold_name, normalize_member_number
+from app.auth.rules import normalize_member_number
 from app.backoffice import rules
 from app.clock import PARIS, utcnow
 from app.extensions import db
@@ -28,6 +28,7 @@ from app.models import (
     Trip,
     UserSession,
 )
+from app.text import fold_name
 
 HOLDERS = (Quality.ADHERENT, Quality.SOUSCRIPTEUR)
 SEARCH_LIMIT = 50

@@ -22,7 +22,6 @@ SETTLED = frozenset({TripStatus.DONE, TripStatus.CANCELLED, TripStatus.CANCELLED
 NAME_MAX, REASON_MAX = 200, 500
 UNKNOWN_STATUS = "Statut inconnu : « {value} ». Valeurs possibles : " + STATUS_CHOICES_TEXT + "."
 MISSING_STATUS = "Le statut est obligatoire : " + STATUS_CHOICES_TEXT + "."
-MISSING_TRANSPORTER = "Un trajet confirmé doit indiquer le transporteur (nom et téléphone)."
 MISSING_TRANSPORTER_NAME = "Le nom du transporteur est obligatoire."
 LONG_TRANSPORTER_NAME = f"Le nom du transporteur doit faire au plus {NAME_MAX} caractères."
 BAD_TRANSPORTER_PHONE = (
