@@ -145,10 +145,15 @@ def session_expiry(
     idle: timedelta,
     lifetime: timedelta,
 ) -> str | None:
-    """Why a login session has ended at `now` (the message for its owner), or None."""
+    """Why a login session has ended at `now` (the message for its owner), or None.
+
+    `last_seen_at` is written at most once per ACTIVITY_RESOLUTION, so the last request may
+    have come up to that much later: the session is idle only once `idle` has passed since
+    then too. It ends between `idle` and `idle` + ACTIVITY_RESOLUTION after the last request,
+    never before."""
     if now - opened_at >= lifetime:
         return LIFETIME_MESSAGE.format(hours=round(lifetime.total_seconds() / 3600))
-    if now - last_seen_at >= idle:
+    if now - last_seen_at >= idle + ACTIVITY_RESOLUTION:
         return IDLE_MESSAGE
     return None
 

@@ -120,7 +120,7 @@ def test_a_session_idle_for_30_minutes_ends_with_a_french_message(
     assert client.get("/mon-espace").status_code == 200
     at(time_machine, morning, 29 + 29)  # 29 minutes since the last page: still open
     assert client.get("/trajets").status_code == 200
-    at(time_machine, morning, 29 + 29 + 30)
+    at(time_machine, morning, 29 + 29 + 31)  # written at 58: 31 minutes is past any doubt
     response = client.get("/mon-espace")
     assert response.status_code == 302
     assert response.location == "/connexion?next=%2Fmon-espace"
@@ -141,7 +141,23 @@ def test_the_idle_delay_comes_from_the_configuration(make_app, auth, time_machin
     assert submit(client, "/connexion", {"email": SOPHIE, "password": DEFAULT_PASSWORD})
     at(time_machine, morning, 4)
     assert client.get("/mon-espace").status_code == 200
-    at(time_machine, morning, 9)
+    at(time_machine, morning, 10)
+    assert client.get("/mon-espace").status_code == 302
+
+
+def test_a_request_between_two_activity_writes_still_counts(make_app, auth, time_machine, morning):
+    """Activity is written at most once a minute: a page 54 s after the last write is not
+    written, yet the session lasts its whole idle delay after that page, not after the
+    write; it ends within the next minute."""
+    app = make_app(SESSION_IDLE_MINUTES=5)
+    client = app.test_client()
+    auth.create_account()
+    assert submit(client, "/connexion", {"email": SOPHIE, "password": DEFAULT_PASSWORD})
+    at(time_machine, morning, 0.9)  # not written: under a minute since the login
+    assert client.get("/mon-espace").status_code == 200
+    at(time_machine, morning, 0.9 + 4.9)  # 4.9 minutes since that page, 5.8 since the write
+    assert client.get("/trajets").status_code == 200
+    at(time_machine, morning, 5.8 + 6)  # written at 5.8
     assert client.get("/mon-espace").status_code == 302
 
 
