@@ -48,8 +48,12 @@ FORM_EXPIRED = (
     "Ce formulaire a expiré : rien n'a été enregistré. Vérifiez vos informations et "
     "envoyez-le à nouveau."
 )
-# Flask-WTF's reason for a token older than WTF_CSRF_TIME_LIMIT.
-STALE_FORM_REASON = "The CSRF token has expired."
+# Flask-WTF's reasons for a form left open too long: its token is older than
+# WTF_CSRF_TIME_LIMIT, or the session cookie that held the token's pair has expired first
+# (Flask drops a cookie older than the session's lifetime, the same 8 h), and only then.
+STALE_FORM_REASONS = frozenset(
+    {"The CSRF token has expired.", "The CSRF session token is missing."}
+)
 
 
 def render_error(code: int, message: str | None = None, form_url: str | None = None):
@@ -117,7 +121,7 @@ def register(app: Flask) -> None:
     def csrf_error(error):
         db.session.rollback()
         form_page = request.url_rule and "GET" in request.url_rule.methods
-        if error.description == STALE_FORM_REASON and form_page:
+        if error.description in STALE_FORM_REASONS and form_page:
             # A page left open too long: the same form again, blank, with a fresh token.
             flash(FORM_EXPIRED, "error")
             return redirect(_same_page_without_token(), code=303)
