@@ -114,6 +114,119 @@ FORMS = [
 ]
 
 
+REQUIRED = "Ce champ est obligatoire."
+# What each form shows, as members read it: its fields' ids and labels in order, and the
+# message beside each field after an empty POST. Taken from the pages as they were before
+# WTForms rendered the fields (1fc8ca2^, with app/widgets.py) and unchanged since, except
+# the reimbursement form's « Dossier d'assistance », which said « Invalid Choice: could not
+# coerce. » then.
+SHOWN = {
+    "/inscription": (
+        [
+            ("member_number", "Numéro adhérent"),
+            ("first_name", "Prénom"),
+            ("last_name", "Nom"),
+            ("email", "Adresse e-mail"),
+            ("phone", "Téléphone portable"),
+            ("password", "Mot de passe"),
+            ("password_confirm", "Confirmation du mot de passe"),
+        ],
+        dict.fromkeys(
+            ["member_number", "first_name", "last_name", "email", "phone", "password"]
+            + ["password_confirm"],
+            REQUIRED,
+        ),
+    ),
+    "/connexion": (
+        [("email", "Adresse e-mail"), ("password", "Mot de passe")],
+        {"email": REQUIRED, "password": REQUIRED},
+    ),
+    "/mot-de-passe-oublie": ([("email", "Adresse e-mail")], {"email": REQUIRED}),
+    "/inscription/renvoyer-confirmation": ([("email", "Adresse e-mail")], {"email": REQUIRED}),
+    "/adresses/ajouter": (
+        [
+            ("label", "Intitulé"),
+            ("kind", "Type"),
+            ("street", "Adresse"),
+            ("complement", "Complément d'adresse"),
+            ("postal_code", "Code postal"),
+            ("city", "Ville"),
+        ],
+        dict.fromkeys(["label", "kind", "street", "postal_code", "city"], REQUIRED),
+    ),
+    "/mon-espace/modifier": (
+        [
+            ("email", "Adresse e-mail"),
+            ("phone", "Téléphone portable"),
+            ("current_password", "Mot de passe actuel"),
+        ],
+        {"email": REQUIRED, "phone": REQUIRED},
+    ),
+    "/mon-espace/mot-de-passe": (
+        [
+            ("current_password", "Mot de passe actuel"),
+            ("password", "Nouveau mot de passe"),
+            ("password_confirm", "Confirmation du nouveau mot de passe"),
+        ],
+        dict.fromkeys(["current_password", "password", "password_confirm"], REQUIRED),
+    ),
+    "/mon-espace/supprimer": ([("password", "Mot de passe")], {"password": REQUIRED}),
+    # Built after that change, pinned as they are.
+    "/mon-espace/confirmer-mot-de-passe": ([("password", "Mot de passe")], {"password": REQUIRED}),
+    "/gestion/connexion": (
+        [
+            ("email", "Adresse e-mail"),
+            ("password", "Mot de passe"),
+            ("code", "Code de vérification"),
+        ],
+        dict.fromkeys(["email", "password", "code"], REQUIRED),
+    ),
+    "/remboursements/nouvelle-demande": (
+        [
+            ("assistance_file", "Dossier d'assistance"),
+            ("nature", "Nature de la dépense"),
+            ("expense_date", "Date de la dépense"),
+            ("amount", "Montant"),
+            ("holder_name", "Titulaire du compte"),
+            ("iban", "IBAN"),
+            ("documents", "Justificatifs"),
+        ],
+        {
+            "assistance_file": "Choisissez l'un de vos dossiers d'assistance.",
+            **dict.fromkeys(["nature", "expense_date", "amount", "holder_name", "iban"], REQUIRED),
+            "documents": "Joignez au moins un justificatif (PDF, JPEG ou PNG).",
+        },
+    ),
+    "day": (
+        [
+            ("child", "Enfant"),
+            ("hour", "Heure"),
+            ("from_address", "Départ"),
+            ("to_address", "Destination"),
+            ("purpose", "Motif"),
+        ],
+        dict.fromkeys(["child", "hour", "from_address", "to_address", "purpose"], REQUIRED),
+    ),
+}
+
+
+def shown(page: FormPage) -> list[tuple[str, str]]:
+    """The fields as a member reads them: id and label, in order."""
+    labels = dict(page.labels)
+    return [(control["id"], labels[control["id"]]) for control in page.fields()]
+
+
+def errors_shown(markup: str) -> dict[str, str]:
+    """The message beside each field in error, checked as `check_errors` does."""
+    check_errors(markup)
+    page = FormPage(markup)
+    return {
+        control["id"]: page.texts[f"{control['id']}-erreur"]
+        for control in page.fields()
+        if control.get("aria-invalid") == "true"
+    }
+
+
 @pytest.mark.parametrize(("url", "member"), FORMS)
 def test_forms_tie_labels_help_and_errors_to_their_fields(client, auth, url, member):
     if member:
@@ -121,7 +234,8 @@ def test_forms_tie_labels_help_and_errors_to_their_fields(client, auth, url, mem
     page = check_fields(client.get(url).get_data(as_text=True))
     response = submit(client, url, emptied(page))
     assert response.status_code == 200
-    check_errors(response.get_data(as_text=True))
+    errors = errors_shown(response.get_data(as_text=True))
+    assert (shown(page), errors) == SHOWN[url]
 
 
 def test_the_day_page_form_ties_labels_help_and_errors_to_its_fields(app, client, auth):
@@ -129,15 +243,8 @@ def test_the_day_page_form_ties_labels_help_and_errors_to_its_fields(app, client
     add_addresses(app)
     url = f"/trajets/{bookable_day().isoformat()}"
     page = check_fields(client.get(url).get_data(as_text=True))
-    assert [c["id"] for c in page.fields()] == [
-        "child",
-        "hour",
-        "from_address",
-        "to_address",
-        "purpose",
-    ]
-    messages = check_errors(submit(client, url, emptied(page)).get_data(as_text=True))
-    assert len(messages) == 5
+    errors = errors_shown(submit(client, url, emptied(page)).get_data(as_text=True))
+    assert (shown(page), errors) == SHOWN["day"]
 
 
 def test_the_reimbursement_form_ties_labels_help_and_errors_to_its_fields(client, auth):
@@ -146,5 +253,5 @@ def test_the_reimbursement_form_ties_labels_help_and_errors_to_its_fields(client
     page = check_fields(client.get(url).get_data(as_text=True))
     response = post_multipart(client, url, emptied(page))
     assert response.status_code == 200
-    messages = check_errors(response.get_data(as_text=True))
-    assert "Ce champ est obligatoire." in messages
+    errors = errors_shown(response.get_data(as_text=True))
+    assert (shown(page), errors) == SHOWN[url]
