@@ -312,6 +312,31 @@ def test_portal_outside_any_frame_keeps_its_neutral_look(page, live_server, demo
     assert all(c["sameSite"] == "Lax" for c in cookie)
 
 
+def test_insurer_link_opened_at_top_level_keeps_the_lax_cookie_and_offers_a_way_out(
+    page, live_server, demo, axe
+):
+    """Chromium sends `Sec-Fetch-Dest: document` itself: the insurer's branding, the
+    ordinary cookie, and « Quitter l'espace Mutuelle Démo », which ends the context."""
+    brand_demo(live_server, ["https://www.mutuelle-demo.fr"])
+    page.goto(live_server.url + "/e/demo")
+    banner = page.get_by_role("banner")
+    expect(banner.get_by_role("link", name="Mutuelle Démo")).to_be_visible()
+    assert COLOR_RGB == page.locator(".site-header").evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
+    [cookie] = [c for c in page.context.cookies() if c["name"] == "cartable_session"]
+    assert cookie["sameSite"] == "Lax" and not cookie.get("partitionKey")
+    page.goto(live_server.url + "/faq")  # that cookie keeps the context from page to page
+    expect(banner.get_by_role("link", name="Mutuelle Démo")).to_be_visible()
+    axe(page)
+    banner.get_by_role("button", name="Quitter l'espace Mutuelle Démo").click()
+    expect(banner.get_by_role("link", name="Cartable")).to_be_visible()
+    assert page.url == live_server.url + "/"
+    assert page.locator(".brand-logo").count() == 0
+    page.goto(live_server.url + "/faq")  # the context stays ended on the next pages
+    expect(banner.get_by_role("link", name="Cartable")).to_be_visible()
+
+
 def test_browser_dropping_the_cookie_gets_an_explanation_and_a_new_tab_not_a_loop(
     page, live_server, host_page, demo, axe, monkeypatch
 ):
