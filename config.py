@@ -46,7 +46,6 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'cartable.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")  # None: e-mails go to the console
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))

@@ -37,11 +37,6 @@ def register_extensions(app: Flask) -> None:
 
     # Body limits and input hygiene come before CSRFProtect's check, which reads the form.
     security.register_request_checks(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # Pre-ping finds connections a database server dropped; an SQLite file has no
-        # server, and the ping would cost every request a statement.
-        options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "pool_pre_ping": False}
     db.init_app(app)
     read_only.init_app()
     # After Flask-SQLAlchemy's: teardown functions run last registered, first called.

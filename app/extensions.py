@@ -1,7 +1,9 @@
 """Every Flask extension object, bound to the application in `create_app`."""
 
+import select
 import sqlite3
 
+import psycopg
 from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -10,9 +12,10 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 # Stable constraint names, so that Alembic migrations work the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -50,3 +53,25 @@ def _enforce_sqlite_foreign_keys(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+@event.listens_for(Pool, "checkout")
+def _drop_connections_the_server_ended(dbapi_connection, connection_record, connection_proxy):
+    """A pooled PostgreSQL connection the server has ended (a restart, `pg_terminate_backend`,
+    `idle_session_timeout`) is replaced before a request uses it.
+
+    Between two requests the server sends nothing on a connection unless it ends it: its
+    last message and the end of the stream make the socket readable. One non-blocking poll
+    tells, where SQLAlchemy's `pool_pre_ping` costs a round trip to the server on each
+    request (about 70 µs of CPU and 95 µs of waiting here: 4 to 7 % of a member's page). A
+    readable socket is discarded even if it held only a notice: the pool reconnects. What a
+    poll cannot see, a server host that went away without closing its connections (a power
+    cut), fails the one request that uses such a connection first, where the ping would
+    have replaced it; SQLAlchemy then renews the whole pool. SQLite files have no server.
+    """
+    if not isinstance(dbapi_connection, psycopg.Connection):
+        return
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    if dbapi_connection.closed or poller.poll(0):
+        raise exc.DisconnectionError("PostgreSQL ended this connection while it was pooled")

@@ -11,7 +11,6 @@ import pytest
 
 import config
 from app import create_app
-from app.extensions import db
 from tests.conftest import free_port, submit
 
 PRODUCTION = {
@@ -204,11 +203,3 @@ def test_login_limits_are_shared_through_redis(make_app, demo, auth):
         assert response.status_code == 429
     finally:
         store.flushdb()
-
-
-def test_connections_are_pinged_only_on_a_database_server(app):
-    """PostgreSQL may drop an idle connection: pre-ping finds it; SQLite has no server."""
-    with app.app_context():
-        engine = db.engine
-    expected = engine.dialect.name != "sqlite"
-    assert engine.pool._pre_ping is expected

@@ -4,6 +4,7 @@ processes behind nginx is in tests/test_deploy.py)."""
 import json
 import logging
 import re
+import time
 
 import pytest
 
@@ -134,6 +135,70 @@ def test_a_connection_the_database_dropped_during_a_request_does_not_spoil_its_a
         assert app.test_client().get("/sante/pret").status_code == 200
     finally:
         admin.dispose()
+
+
+def _backend_pid_route(app) -> None:
+    """A page answering the PostgreSQL backend of the connection it was given."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    app.add_url_rule(
+        "/essai-connexion",
+        view_func=lambda: str(db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()),
+    )
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_before_a_page_uses_it(
+    make_app, database_url
+):
+    """A restart or pg_terminate_backend ends a connection waiting in the pool: the next
+    page gets a new one and answers normally, with no ping to the server on each page."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a server that ends connections: PostgreSQL")
+    import sqlalchemy as sa
+
+    app = make_app()
+    _backend_pid_route(app)
+    client = app.test_client()
+    first = client.get("/essai-connexion").get_data(as_text=True)
+    assert client.get("/essai-connexion").get_data(as_text=True) == first  # kept in the pool
+    admin = sa.create_engine(database_url)
+    try:
+        with admin.begin() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": int(first)})
+            for _ in range(100):  # the backend is gone once it no longer shows
+                alive = connection.execute(
+                    sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": int(first)},
+                ).scalar()
+                if not alive:
+                    break
+                time.sleep(0.02)
+    finally:
+        admin.dispose()
+    response = client.get("/essai-connexion")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) not in ("", first)
+
+
+def test_the_server_is_not_pinged_before_each_page(app, database_url, monkeypatch):
+    """No pre-ping round trip on PostgreSQL (nor on SQLite): a page sends its own statements."""
+    from app.extensions import db
+
+    _backend_pid_route(app)
+    client = app.test_client()
+    with app.app_context():
+        dialect = db.engine.dialect
+    pings = []
+    monkeypatch.setattr(dialect, "do_ping", lambda connection: pings.append(connection) or True)
+    if database_url.startswith("postgresql"):
+        for _ in range(3):
+            assert client.get("/essai-connexion").status_code == 200
+    else:
+        for _ in range(3):
+            assert client.get("/sante/pret").status_code == 200
+    assert pings == []
 
 
 def test_static_urls_carry_their_files_version_except_the_pasted_script(app, client):

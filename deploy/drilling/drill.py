@@ -280,7 +280,9 @@ class Drill:
             failures = [s for s in self.load.record.sent if s.phase == phase.name and s.failed]
         if any(item.status != 503 for item in failures):
             phase.problems.append("des erreurs autres que la page 503")
-        late = [item for item in failures if item.at > started + 5]
+        after = [item for item in failures if item.at > started]
+        phase.measures.append(f"échecs après le redémarrage : {len(after)}")
+        late = [item for item in after if item.at > started + 5]
         if late:
             phase.problems.append(f"{len(late)} erreur(s) plus de 5 s après le redémarrage")
 
