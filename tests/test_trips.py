@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import url_for
 
 from app import clock
 from app.clock import PARIS
@@ -234,6 +235,12 @@ def test_calendar_content_follows_the_application_root(app, client, sophie):
     page = text(client.get("/trajets", base_url="http://localhost/portail"))
     assert 'href="/portail/trajets/2026-05-20"' in page
     assert 'href="/trajets/2026-05-20"' not in page
+    # The months' links too, as Flask's url_for writes them.
+    with app.test_request_context("/", base_url="http://localhost/portail"):
+        june = url_for("trips.calendar", mois="2026-06")
+    assert june == "/portail/trajets?mois=2026-06"
+    assert f'href="{june}" rel="next"' in page and f'<li><a href="{june}">' in page
+    assert 'href="/trajets?mois=' not in page
     assert 'href="/trajets/2026-05-20"' in text(client.get("/trajets"))
 
 

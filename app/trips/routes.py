@@ -32,11 +32,12 @@ def french_dates():
     return HELPERS
 
 
-def month_url(year: int, month: int) -> str | None:
-    """The calendar of a month, None outside the years the calendar shows."""
+def month_url(calendar_url: str, year: int, month: int) -> str | None:
+    """The calendar of a month: the calendar's own URL, built once per page, and the month
+    in `mois` (digits and a dash, nothing to quote); None outside the years it shows."""
     if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
         return None
-    return url_for("trips.calendar", mois=f"{year:04d}-{month:02d}")
+    return f"{calendar_url}?mois={year:04d}-{month:02d}"
 
 
 class OutsideHelp(NamedTuple):
@@ -74,7 +75,7 @@ def _outside_help(year, month, now, covers) -> OutsideHelp:
         phone=services.assistance_phone(signed_in().member),
         no_guarantee=not covers,
         guarantees_over=bool(covers) and all(cover.ends_on < now.date() for cover in covers),
-        next_month_url=month_url(*next_month),
+        next_month_url=month_url(url_for("trips.calendar"), *next_month),
         next_month_name=month_name(*next_month),
     )
 
@@ -86,13 +87,13 @@ def _month_page(year: int, month: int, now: datetime) -> dict:
     covers = services.covers_of(account.member)
     days = rules.month_days(year, month, now, covers)
     counts = services.trip_counts(account, days[0].day, days[-1].day)
+    calendar_url = url_for("trips.calendar")
     months = []
     for delta in range(MONTH_LIST_LENGTH):
         item = rules.add_months(now.year, now.month, delta)
         is_open = rules.month_has_selectable_day(*item, now, covers)
-        months.append(
-            MonthItem(month_name(*item), month_url(*item), item == (year, month), is_open)
-        )
+        url = month_url(calendar_url, *item)
+        months.append(MonthItem(month_name(*item), url, item == (year, month), is_open))
     # Nothing to choose in a month that is not over yet: say what the parent can do.
     stuck = not any(day.selectable for day in days) and (year, month) >= (now.year, now.month)
     previous, following = rules.add_months(year, month, -1), rules.add_months(year, month, 1)
@@ -102,11 +103,11 @@ def _month_page(year: int, month: int, now: datetime) -> dict:
         "weeks": rules.month_weeks(days),
         "counts": counts,
         "today": now.date(),
-        "calendar_url": url_for("trips.calendar"),
+        "calendar_url": calendar_url,
         "months": months,
-        "previous_url": month_url(*previous),
+        "previous_url": month_url(calendar_url, *previous),
         "previous_name": month_name(*previous),
-        "next_url": month_url(*following),
+        "next_url": month_url(calendar_url, *following),
         "next_name": month_name(*following),
         "help": _outside_help(year, month, now, covers) if stuck else None,
     }
