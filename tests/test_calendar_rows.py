@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from flask import render_template
 
-from app.trips.french import long_day
-from app.trips.rules import Day, DayState, month_weeks
+from app.trips.routes import calendar_weeks
+from app.trips.rules import Day, DayState
 
 HOSTILE = "\"<script>&'"
 
@@ -35,11 +35,8 @@ def calendar_rows(app):
         with app.test_request_context():
             return render_template(
                 "trips/_calendar_rows.html",
-                weeks=month_weeks(days),
-                counts=counts,
-                today=today,
+                weeks=calendar_weeks(days, counts, today),
                 calendar_url=calendar_url,
-                long_day=long_day,
             )
 
     return render

@@ -50,6 +50,36 @@ class OutsideHelp(NamedTuple):
     next_month_name: str
 
 
+class GridDay(NamedTuple):
+    """A day of the calendar's grid with what its cell writes, computed once here: a call
+    from the template costs several times a call from Python."""
+
+    status: rules.Day
+    iso: str
+    name: str  # « jeudi 21 mai 2026 », for screen readers and the list of days
+    trips: int
+    today: bool
+
+
+def calendar_weeks(days: list[rules.Day], counts: dict[date, int], today: date) -> list:
+    """The month's weeks, Monday to Sunday, None outside the month (trips/_calendar_rows)."""
+    return [
+        [
+            None
+            if cell is None
+            else GridDay(
+                cell,
+                cell.day.isoformat(),
+                long_day(cell.day),
+                counts.get(cell.day, 0),
+                cell.day == today,
+            )
+            for cell in week
+        ]
+        for week in rules.month_weeks(days)
+    ]
+
+
 class MonthItem(NamedTuple):
     """A month of the month list opened from the month's name."""
 
@@ -100,9 +130,7 @@ def _month_page(year: int, month: int, now: datetime) -> dict:
     return {
         "year": year,
         "month": month,
-        "weeks": rules.month_weeks(days),
-        "counts": counts,
-        "today": now.date(),
+        "weeks": calendar_weeks(days, counts, now.date()),
         "calendar_url": calendar_url,
         "months": months,
         "previous_url": month_url(calendar_url, *previous),
