@@ -198,6 +198,28 @@ def test_a_day_is_selectable_while_one_of_its_hours_is_48_hours_ahead(frozen, no
     assert rules.day_status(day, now, WHOLE_2026).state is state
 
 
+@pytest.mark.parametrize(
+    "now",
+    [
+        paris(2026, 3, 26, 23, 59),  # the spring change (29 March) three days on
+        paris(2026, 3, 27, 20, 1),
+        paris(2026, 10, 22, 20, 1),  # and the autumn one (25 October)
+        paris(2026, 10, 23, 23, 59),
+        paris(2026, 12, 1, 0, 0),
+    ],
+)
+def test_days_past_the_delay_are_told_selectable_without_computing_it(frozen, now):
+    """Only days less than three days ahead are checked against the 48 h delay: further
+    ones always are past it, daylight-saving changes included."""
+    now = frozen(now)
+    for ahead in range(10):
+        day = now.date() + timedelta(days=ahead)
+        status = rules.day_status(day, now, WHOLE_2026)
+        if status.state in (DayState.SELECTABLE, DayState.TOO_SOON):
+            expected = rules.far_enough(now, day, rules.LAST_HOUR)
+            assert (status.state is DayState.SELECTABLE) is expected, (now, day)
+
+
 def test_bookable_hours_of_a_partly_open_day(frozen):
     now = frozen(paris(2026, 5, 18, 10, 5))
     hours = rules.bookable_hours(now, date(2026, 5, 20))

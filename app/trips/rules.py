@@ -205,7 +205,7 @@ def day_status(day: date, now: datetime, covers: Iterable[Cover]) -> Day:
         return Day(day, DayState.HOLIDAY, HOLIDAY_MESSAGE.format(name=holiday), holiday)
     if not any(cover.covers(day) for cover in covers):
         return Day(day, DayState.OUTSIDE_GUARANTEE, OUTSIDE_GUARANTEE_MESSAGE)
-    if not far_enough(now, day, LAST_HOUR):
+    if day < now.date() + CLEAR_OF_DELAY and not far_enough(now, day, LAST_HOUR):
         return Day(day, DayState.TOO_SOON, DELAY_MESSAGE)
     return Day(day, DayState.SELECTABLE)
 
