@@ -71,7 +71,9 @@ def _drop_connections_the_server_ended(dbapi_connection, connection_record, conn
     """
     if not isinstance(dbapi_connection, psycopg.Connection):
         return
-    poller = select.poll()
-    poller.register(dbapi_connection.fileno(), select.POLLIN)
-    if dbapi_connection.closed or poller.poll(0):
-        raise exc.DisconnectionError("PostgreSQL ended this connection while it was pooled")
+    if not (dbapi_connection.closed or dbapi_connection.broken):
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+        if not poller.poll(0):
+            return
+    raise exc.DisconnectionError("PostgreSQL ended this connection while it was pooled")

@@ -315,12 +315,16 @@ def test_a_stale_token_is_refused_in_french_and_nothing_is_written(app, client, 
     assert accounts(app) == []
 
 
-def test_a_token_of_no_session_at_all_is_not_taken(app, client, other_client, demo):
-    """A token copied from another browser's session, posted by a browser without one, is
-    refused like a form left open too long: the form again, nothing written."""
+def test_a_post_without_the_session_cookie_is_refused_without_touching_the_session(
+    app, client, other_client, demo
+):
+    """Another site's POST comes without the member's cookie (SameSite): a plain refusal
+    in French, nothing written, and no new cookie that would replace (log out) theirs."""
     token = csrf_token(other_client, "/inscription")
     response = client.post("/inscription", data={**SOPHIE, "csrf_token": token})
-    assert response.status_code == 303 and response.location == "/inscription"
+    assert response.status_code == 400
+    assert "Le formulaire a expiré ou n&#39;a pas pu être vérifié" in text(response)
+    assert "Set-Cookie" not in response.headers
     assert accounts(app) == []
 
 

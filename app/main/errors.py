@@ -48,12 +48,12 @@ FORM_EXPIRED = (
     "Ce formulaire a expiré : rien n'a été enregistré. Vérifiez vos informations et "
     "envoyez-le à nouveau."
 )
-# Flask-WTF's reasons for a form left open too long: its token is older than
-# WTF_CSRF_TIME_LIMIT, or the session cookie that held the token's pair has expired first
-# (Flask drops a cookie older than the session's lifetime, the same 8 h), and only then.
-STALE_FORM_REASONS = frozenset(
-    {"The CSRF token has expired.", "The CSRF session token is missing."}
-)
+# Flask-WTF's reason for a token older than WTF_CSRF_TIME_LIMIT.
+STALE_FORM_REASON = "The CSRF token has expired."
+# Its reason for a token posted without its pair in the session: the cookie that held the
+# pair was not sent (another site's POST, cookies blocked) or has expired first (Flask
+# drops a cookie older than the session's lifetime, the same 8 h as the token).
+SESSION_TOKEN_MISSING = "The CSRF session token is missing."  # noqa: S105 - a reason, not a secret
 
 
 def render_error(code: int, message: str | None = None, form_url: str | None = None):
@@ -121,7 +121,7 @@ def register(app: Flask) -> None:
     def csrf_error(error):
         db.session.rollback()
         form_page = request.url_rule and "GET" in request.url_rule.methods
-        if error.description in STALE_FORM_REASONS and form_page:
+        if form_page and _left_open_too_long(error.description):
             # A page left open too long: the same form again, blank, with a fresh token.
             flash(FORM_EXPIRED, "error")
             return redirect(_same_page_without_token(), code=303)
@@ -134,6 +134,18 @@ def register(app: Flask) -> None:
     def internal_error(error):
         db.session.rollback()
         return render_error(500)
+
+
+def _left_open_too_long(reason: str) -> bool:
+    """Whether a refused form was sent by this browser's own page, left open too long: its
+    token expired, or its session cookie did (the cookie came back, its pair gone with it).
+    A POST without the cookie (another site's, which SameSite keeps it from) gets the plain
+    refusal: answering it with a message in a new session would replace the member's
+    cookie, and log them out."""
+    if reason == STALE_FORM_REASON:
+        return True
+    cookie = current_app.config["SESSION_COOKIE_NAME"]
+    return reason == SESSION_TOKEN_MISSING and cookie in request.cookies
 
 
 def _same_page_without_token() -> str:
