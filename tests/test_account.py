@@ -1,6 +1,7 @@
 """« Mon Espace »: account data, « Modifier », family, password, export and deletion."""
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -101,6 +102,18 @@ def test_modifier_bad_input(app, client, auth, data, message):
     with app.app_context():
         account = db.session.scalar(sa.select(Account))
         assert account.phone == "06 12 34 56 78" and account.pending_email is None
+
+
+def test_a_contact_form_posted_without_a_field_does_not_keep_the_stored_one(app, client, auth):
+    """The form shows the account's e-mail and phone; a POST holds only what it sent."""
+    auth.sophie()
+    page = text(client.get("/mon-espace/modifier"))
+    assert 'value="sophie.martin@example.fr"' in page and 'value="06 12 34 56 78"' in page
+    response = submit(client, "/mon-espace/modifier", {"email": "sophie.martin@example.fr"})
+    assert response.status_code == 200
+    assert re.search(r'id="phone-erreur">\s*Ce champ est obligatoire\.', text(response))
+    with app.app_context():
+        assert db.session.scalar(sa.select(Account.phone)) == "06 12 34 56 78"
 
 
 def test_new_email_replaces_the_old_one_once_confirmed(app, client, auth, mailbox):

@@ -68,7 +68,8 @@ def index():
 def edit():
     """« Modifier »: e-mail (confirmed again before it replaces the current one) and phone."""
     account = current_account()
-    form = EditAccountForm(obj=account)
+    # The stored values on GET only: a POST holds what was posted, a missing field included.
+    form = EditAccountForm(obj=account if request.method == "GET" else None)
     if form.validate_on_submit():
         new_email = form.email.data if form.email.data != account.email else None
         if new_email and not verify_password(
