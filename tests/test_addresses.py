@@ -481,6 +481,16 @@ def test_edit_with_bad_input_changes_nothing(app, client, sophie, home, field, v
     assert (address.label, address.postal_code, address.city) == ("Maison", "75002", "Paris")
 
 
+def test_edit_posted_without_a_field_does_not_keep_the_stored_one(app, client, sophie, home):
+    """The form shows the stored address; a POST holds only what it sent."""
+    data = {name: value for name, value in MAISON.items() if name != "city"}
+    response = submit(client, f"/adresses/{home}/modifier", data)
+    assert response.status_code == 200
+    assert REQUIRED in response.get_data(as_text=True)
+    [address] = stored(app, account_id=sophie)
+    assert (address.label, address.postal_code, address.city) == ("Maison", "75002", "Paris")
+
+
 def test_edit_of_an_address_used_by_a_future_trip_follows_the_trip(
     app, client, sophie, home, school, morning
 ):

@@ -1,6 +1,6 @@
 """« Mes adresses »: list, add, view, edit and delete the family's addresses."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -106,8 +106,10 @@ def show(address_id: int):
 def edit(address_id: int):
     """« Modifier »: changeable trips follow the change; past and locked ones keep the old one."""
     address = services.address_or_404(signed_in().id, address_id)
-    form = AddressForm(obj=address, account_id=signed_in().id, address_id=address.id)
-    if not form.is_submitted():
+    # The stored address fills the form on GET only: a POST holds what was posted.
+    stored = address if request.method == "GET" else None
+    form = AddressForm(obj=stored, account_id=signed_in().id, address_id=address.id)
+    if stored is not None:
         form.kind.data = address.kind.value
     if form.validate_on_submit():
         edited = services.update(address, form, now())
