@@ -614,6 +614,9 @@ def test_pages_run_a_fixed_number_of_queries(app, client, auth, count_queries):
         return counter.count
 
     list_one, detail_one = queries("/remboursements"), queries(f"/remboursements/{number}")
+    # The identity, the files and their guarantees, the requests; the identity, the request,
+    # its documents, its history. Neither loads the stored account.
+    assert (list_one, detail_one) == (4, 4)
     for _ in range(3):
         assert send_request(client, app, [upload(pdf_bytes(), "a.pdf")] * 1).status_code == 302
     for _ in range(2):

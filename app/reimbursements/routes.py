@@ -12,10 +12,11 @@ from flask import (
 )
 from flask_login import login_required
 
-from app.auth_session import client_ip, current_account
+from app.auth_session import client_ip, current_account, signed_in
 from app.clock import PARIS, today
+from app.extensions import db
 from app.former_addresses import redirect_slash_to_index
-from app.models import DocumentAction
+from app.models import DocumentAction, Insurer
 from app.read_only import read_only
 from app.reimbursements import bp, rules, services, storage
 from app.reimbursements.forms import CompletionForm, ReimbursementForm
@@ -51,12 +52,14 @@ redirect_slash_to_index(bp)
 @login_required
 def index():
     """« Mes remboursements »: my requests and their status."""
-    account = current_account()
+    identity = signed_in()
+    files = services.assistance_files_of(identity.member)
     return render_template(
         "reimbursements/index.html",
-        requests=services.requests_of(account),
-        files=services.assistance_files_of(account),
-        insurer=account.member.insurer,
+        requests=services.requests_of(identity.id),
+        files=files,
+        # Named only when there is no file to ask for (trips/_no_file.html).
+        insurer=None if files else db.session.get(Insurer, identity.member.insurer_id),
     )
 
 
@@ -66,7 +69,7 @@ def index():
 def new():
     """« Nouvelle demande »: expense, amount, IBAN and documents for one assistance file."""
     account = current_account()
-    files = services.assistance_files_of(account)
+    files = services.assistance_files_of(account.member)
     if not files:
         return render_template("reimbursements/no_file.html", insurer=account.member.insurer)
     form = ReimbursementForm(files=files, today=today(), account_id=account.id)  # reads a POST
@@ -93,7 +96,7 @@ def new():
 @login_required
 def detail(number: str):
     """One request: what was declared, its documents and its status history."""
-    reimbursement = services.request_of(current_account(), number) or abort(404)
+    reimbursement = services.request_of(signed_in().id, number) or abort(404)
     return render_template("reimbursements/detail.html", reimbursement=reimbursement)
 
 
@@ -106,7 +109,7 @@ def complete(number: str):
     form = CompletionForm(account_id=account.id)  # reads a POST
     if form.is_submitted():  # before the request is read: its documents count too
         services.hold_quotas(account.id)
-    reimbursement = services.request_of(account, number) or abort(404)
+    reimbursement = services.request_of(account.id, number) or abort(404)
     if not reimbursement.status.accepts_documents:
         flash(
             f"Cette demande est « {reimbursement.status.label} » : elle ne peut plus être "

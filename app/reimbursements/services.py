@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import url_for
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.auth_session import MemberRef
 from app.clock import PARIS, today, utcnow
 from app.email import public_url, send_email
 from app.extensions import db
@@ -17,6 +18,7 @@ from app.models import (
     Document,
     DocumentAccess,
     DocumentAction,
+    Member,
     ReimbursementRequest,
     ReimbursementStatus,
     StatusChange,
@@ -29,9 +31,8 @@ log = logging.getLogger("cartable.reimbursements")
 DESK = "Assistance"
 
 
-def assistance_files_of(account: Account) -> list[AssistanceFile]:
+def assistance_files_of(member: Member | MemberRef) -> list[AssistanceFile]:
     """The assistance files of the member's family, with their guarantees."""
-    member = account.member
     return list(
         db.session.scalars(
             sa.select(AssistanceFile)
@@ -50,24 +51,24 @@ def first_guarantee_start(file: AssistanceFile) -> date | None:
     return min((g.starts_on for g in file.guarantees), default=None)
 
 
-def requests_of(account: Account) -> list[ReimbursementRequest]:
+def requests_of(account_id: int) -> list[ReimbursementRequest]:
     """The account's requests, newest first, with their assistance file."""
     return list(
         db.session.scalars(
             sa.select(ReimbursementRequest)
-            .where(ReimbursementRequest.account_id == account.id)
+            .where(ReimbursementRequest.account_id == account_id)
             .options(joinedload(ReimbursementRequest.assistance_file))
             .order_by(ReimbursementRequest.created_at.desc(), ReimbursementRequest.id.desc())
         )
     )
 
 
-def request_of(account: Account, number: str) -> ReimbursementRequest | None:
+def request_of(account_id: int, number: str) -> ReimbursementRequest | None:
     """One of the account's requests by its number, with documents and history; else None."""
     return db.session.scalar(
         sa.select(ReimbursementRequest)
         .where(
-            ReimbursementRequest.account_id == account.id,
+            ReimbursementRequest.account_id == account_id,
             ReimbursementRequest.number == number,
         )
         .options(
