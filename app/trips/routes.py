@@ -61,7 +61,9 @@ class GridDay(NamedTuple):
     today: bool
 
 
-def calendar_weeks(days: list[rules.Day], counts: dict[date, int], today: date) -> list:
+def calendar_weeks(
+    days: list[rules.Day], counts: dict[date, int], today: date
+) -> list[list[GridDay | None]]:
     """The month's weeks, Monday to Sunday, None outside the month (trips/_calendar_rows)."""
     return [
         [
