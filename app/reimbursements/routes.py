@@ -58,7 +58,7 @@ def index():
         "reimbursements/index.html",
         requests=services.requests_of(identity.id),
         files=files,
-        # Named only when there is no file to ask for (trips/_no_file.html).
+        # Named only when there is no file to ask for (reimbursements/_no_file.html).
         insurer=None if files else db.session.get(Insurer, identity.member.insurer_id),
     )
 
