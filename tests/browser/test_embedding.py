@@ -9,6 +9,7 @@ context. The insurer's page is the very snippet shown on `/e/demo/integration`.
 """
 
 import html
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -414,6 +415,9 @@ def framed_portal(page, live_server, host: HostPage):
     page.goto(host.url)
     frame = portal_frame(page)
     expect(frame.get_by_role("banner")).to_contain_text("Mutuelle Démo")
+    # The frame's script has run (it marks the document), and the frame fits its content.
+    expect(frame.locator("html")).to_have_class(re.compile(r"\bin-frame\b"))
+    expect_fitted(page, frame)
     return frame
 
 
@@ -475,6 +479,7 @@ def test_outside_link_added_after_load_opens_a_new_tab_and_inside_links_stay_in_
     )
     link = frame.get_by_role("link", name="Site de la mutuelle")
     expect(link).not_to_have_attribute("target", "_blank")
+    expect_fitted(page, frame)  # the frame has grown to the new link: nothing moves any more
 
     expect_new_tab(page, link, insurer_site, outside_web)
     assert frame.url == home_url
