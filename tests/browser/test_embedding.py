@@ -421,8 +421,12 @@ def framed_portal(page, live_server, host: HostPage):
     return frame
 
 
-def expect_new_tab(page, link, url: str, outside_web: OutsideWeb):
-    """Clicking `link` opens `url` in a new tab with no access to the portal's window."""
+def expect_new_tab(page, frame, link, url: str, outside_web: OutsideWeb):
+    """Clicking `link` in the portal's frame opens `url` in a new tab with no access to the
+    portal's window. The frame fits its content first: the insurer's page resizes it after
+    each change, and a page that shrinks under a click (its scroll clamped) moves the link
+    away from where the click lands."""
+    expect_fitted(page, frame)
     with page.context.expect_page() as opened:
         link.click()
     tab = opened.value
@@ -446,7 +450,7 @@ def test_faq_external_link_opens_a_new_tab_never_the_frame_or_the_insurer_page(
     expect(frame.get_by_role("banner")).to_contain_text("Mutuelle Démo")
     pages_before = len(page.context.pages)
 
-    expect_new_tab(page, frame.get_by_role("link", name=CHROME), CHROME, outside_web)
+    expect_new_tab(page, frame, frame.get_by_role("link", name=CHROME), CHROME, outside_web)
 
     # The insurer's page and the portal's frame stayed where they were.
     assert len(page.context.pages) == pages_before
@@ -479,9 +483,8 @@ def test_outside_link_added_after_load_opens_a_new_tab_and_inside_links_stay_in_
     )
     link = frame.get_by_role("link", name="Site de la mutuelle")
     expect(link).not_to_have_attribute("target", "_blank")
-    expect_fitted(page, frame)  # the frame has grown to the new link: nothing moves any more
 
-    expect_new_tab(page, link, insurer_site, outside_web)
+    expect_new_tab(page, frame, link, insurer_site, outside_web)
     assert frame.url == home_url
     assert page.url == host_page.url
     assert set(link.get_attribute("rel").split()) == {"external", "noopener"}
