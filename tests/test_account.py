@@ -2,12 +2,14 @@
 
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from app.auth import rules
+from app.clock import today
+from app.demo import FAMILIES, _birth_date
 from app.extensions import db
 from app.forms import EMAIL_TAKEN
 from app.models import Account, AuthEvent, AuthEventKind, Member, Offer, UserSession
@@ -16,6 +18,12 @@ from tests.conftest import DEFAULT_PASSWORD, submit
 
 def text(response) -> str:
     return response.get_data(as_text=True)
+
+
+def demo_offer() -> str:
+    """Sophie's demo offer, as « Mon Espace » writes it (the demo's dates follow today)."""
+    start, end = (today() + timedelta(days=days) for days in FAMILIES[0].offer)
+    return f"Du {start:%d/%m/%Y} au {end:%d/%m/%Y}"
 
 
 def test_mon_espace_shows_account_family_and_password_sections(client, auth):
@@ -33,8 +41,8 @@ def test_mon_espace_shows_account_family_and_password_sections(client, auth):
         "06 12 34 56 78",
         "Mutuelle Démo",
         "<dd>Adhérent</dd>",
-        "<dd>22/10/1985</dd>",
-        "<dd>Du 01/11/2026 au 01/11/2027</dd>",
+        f"<dd>{_birth_date(41, today()):%d/%m/%Y}</dd>",
+        f"<dd>{demo_offer()}</dd>",
         "Maxime MARTIN (Enfant, 12 ans)",
         "Franck MARTIN (Enfant, 9 ans)",
         "Télécharger mes données",
@@ -396,7 +404,7 @@ def test_mon_espace_lists_every_offer_and_the_family_eldest_first(app, client, a
         db.session.execute(sa.update(Account).values(pending_email="sophie.neuve@example.fr"))
         db.session.commit()
     page = text(client.get("/mon-espace"))
-    assert "<dd>Du 01/01/2025 au 30/06/2025<br>Du 01/11/2026 au 01/11/2027</dd>" in page
+    assert f"<dd>Du 01/01/2025 au 30/06/2025<br>{demo_offer()}</dd>" in page
     assert "en attente de confirmation : sophie.neuve@example.fr" in page
     assert page.index("Maxime MARTIN") < page.index("Franck MARTIN")
 
