@@ -800,7 +800,79 @@ def test_an_unchanged_faq_is_not_rendered_again(app, client, faq, time_machine, 
     )
     time_machine.shift(app.config["FAQ_RECHECK_SECONDS"])
     assert client.get("/faq").get_data(as_text=True) == first
-    assert rendered == ["faq/index.html"]
+    assert rendered == []  # neither the questions by theme nor the page around them
+
+
+def _counting_renders(monkeypatch, before=None) -> list[str]:
+    """The templates the FAQ's views render from now on (`before` runs ahead of each)."""
+    rendered = []
+
+    def counted(name, **context):
+        rendered.append(name)
+        if before is not None:
+            before()
+        return render_template(name, **context)
+
+    monkeypatch.setattr("app.faq.routes.render_template", counted)
+    return rendered
+
+
+def test_visitors_not_logged_in_are_served_the_kept_faq_page(
+    app, client, other_client, faq, monkeypatch
+):
+    first = client.get("/faq").get_data(as_text=True)
+    rendered = _counting_renders(monkeypatch)
+    again = other_client.get("/faq")
+    assert again.get_data(as_text=True) == first
+    assert rendered == []
+    assert again.headers["Cache-Control"] == "no-store" and "Set-Cookie" not in again.headers
+    # « Tout afficher » is another page, kept apart.
+    opened = 'class="faq-question" id="mot-de-passe-oublie" open'
+    assert opened not in first
+    assert opened in other_client.get("/faq?tout=1").get_data(as_text=True)
+    assert rendered == ["faq/_themes.html", "faq/index.html"]
+
+
+def test_a_member_is_never_served_the_kept_faq_page(app, client, auth, other_client, faq):
+    anonymous = other_client.get("/faq").get_data(as_text=True)  # kept from now on
+    auth.sophie()
+    mine = client.get("/faq").get_data(as_text=True)
+    assert "Déconnexion" in mine and mine != anonymous
+    with client.session_transaction() as session:
+        assert session["csrf_token"]  # the logout form's token is hers, signed for her
+    assert "Déconnexion" not in other_client.get("/faq").get_data(as_text=True)
+
+
+def test_an_insurer_s_context_is_never_served_the_kept_faq_page(
+    app, client, other_client, faq, demo
+):
+    anonymous = other_client.get("/faq").get_data(as_text=True)
+    entry = client.get("/e/demo")
+    client.get(entry.location, follow_redirects=True)
+    branded = client.get("/faq").get_data(as_text=True)
+    assert "Quitter l'espace Mutuelle Démo" in branded and branded != anonymous
+    assert "Mutuelle Démo" not in other_client.get("/faq").get_data(as_text=True)
+
+
+def test_a_message_waiting_is_shown_on_the_faq_and_never_kept(app, client, other_client, faq):
+    other_client.get("/faq")
+    # A page behind the login flashes « Veuillez vous connecter… » for the next page.
+    assert client.get("/mon-espace").status_code == 302
+    flashed = client.get("/faq").get_data(as_text=True)
+    assert "Veuillez vous connecter pour accéder à cette page." in flashed
+    assert "Veuillez vous connecter" not in client.get("/faq").get_data(as_text=True)
+    assert "Veuillez vous connecter" not in other_client.get("/faq").get_data(as_text=True)
+
+
+def test_a_faq_page_that_signed_a_csrf_token_is_never_kept(app, client, faq, monkeypatch):
+    """Should the layout ever hold a form with a token for visitors not logged in, the page
+    belongs to its visitor: rendered for each one, never kept."""
+    from flask_wtf.csrf import generate_csrf
+
+    rendered = _counting_renders(monkeypatch, before=generate_csrf)
+    client.get("/faq")
+    client.get("/faq")
+    assert rendered.count("faq/index.html") == 2
 
 
 def test_the_kept_faq_part_holds_nothing_of_a_visitor(app, client, auth, other_client, faq):

@@ -8,7 +8,16 @@ from itertools import groupby
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import abort, current_app, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    g,
+    get_flashed_messages,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import contains_eager
@@ -96,6 +105,46 @@ def themes_part(show_all: bool = False) -> Markup:
     return version.part
 
 
+_KEPT_PAGES = "cartable_faq_pages"
+
+
+class _KeptPage(NamedTuple):
+    themes: Markup  # the questions by theme it shows: `themes_part`'s current version
+    html: str
+
+
+def _shared_visit() -> bool:
+    """Whether this request sees the FAQ as every visitor does: not logged in, outside any
+    insurer's context, with no message waiting to be shown (read here, the layout shows it
+    all the same)."""
+    return (
+        not current_user.is_authenticated
+        and current_insurer() is None
+        and not get_flashed_messages()
+    )
+
+
+def _questions_page(show_all: bool) -> str:
+    """The FAQ without a search. A shared visit's page is the same for every such visitor
+    and holds no personal data: it is kept, per application root and « Tout afficher »,
+    with the questions by theme it was rendered with, and rendered again once they change
+    (`themes_part`). A rendering that signed a CSRF token or wrote into the session belongs
+    to its visitor, and is never kept; nor is a member's page or an insurer's."""
+    themes = themes_part(show_all)
+    if not _shared_visit():
+        return render_template("faq/index.html", query="", themes=themes, show_all=show_all)
+    kept = current_app.extensions.setdefault(_KEPT_PAGES, {})
+    key = (request.script_root, show_all)
+    page = kept.get(key)
+    if page is not None and page.themes is themes:
+        return page.html
+    html = render_template("faq/index.html", query="", themes=themes, show_all=show_all)
+    token_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if not (session.modified or token_field in g or current_app.jinja_env.auto_reload):
+        kept[key] = _KeptPage(themes, html)
+    return html
+
+
 def all_entries() -> list[FaqEntry]:
     """Every question with its theme, in display order: one query."""
     return list(
@@ -137,9 +186,7 @@ def index():
     query = " ".join(request.args.get("q", "")[:QUERY_MAX_LENGTH].split())
     show_all = request.args.get("tout") == "1"
     if not query:
-        return render_template(
-            "faq/index.html", query="", themes=themes_part(show_all), show_all=show_all
-        )
+        return _questions_page(show_all)
     entries = all_entries()
     by_slug = {entry.slug: entry for entry in entries}
     hits = rank([_document(entry) for entry in entries], query)
