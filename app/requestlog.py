@@ -8,9 +8,9 @@ record written while the request runs, so one id finds a request on both sides.
 import json
 import logging
 import re
+import secrets
 import sys
 import time
-import uuid
 
 from flask import Flask, Response, g, has_request_context, request
 from flask.logging import default_handler
@@ -29,7 +29,7 @@ def request_id() -> str | None:
 
 def _start() -> None:
     given = request.headers.get("X-Request-Id", "")
-    g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
     g.request_started = time.perf_counter()
 
 
@@ -127,9 +127,11 @@ def configure_logging(log_format: str) -> None:
             root.removeHandler(handler)
     root.addHandler(log_handler(log_format))
     root.setLevel(logging.INFO)
-    # No formatter here prints where a record was logged from: spare every record the walk
-    # up the stack that finds it (the logging HOWTO, « Optimization »).
+    # No formatter here prints where a record was logged from, nor its thread or process:
+    # spare every record the walk up the stack and the lookups that find them (the logging
+    # HOWTO, « Optimization »).
     logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     # Alembic announces its plugins at import: nothing an operator needs.
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
