@@ -110,7 +110,7 @@ _KEPT_PAGES = "cartable_faq_pages"
 
 class _KeptPage(NamedTuple):
     themes: Markup  # the questions by theme it shows: `themes_part`'s current version
-    html: str
+    body: bytes  # the page as sent, encoded once (UTF-8: Flask's response charset)
 
 
 def _shared_visit() -> bool:
@@ -124,7 +124,7 @@ def _shared_visit() -> bool:
     )
 
 
-def _questions_page(show_all: bool) -> str:
+def _questions_page(show_all: bool) -> str | bytes:
     """The FAQ without a search. A shared visit's page is the same for every such visitor
     and holds no personal data: it is kept, per application root and « Tout afficher »,
     with the questions by theme it was rendered with, and rendered again once they change
@@ -137,11 +137,11 @@ def _questions_page(show_all: bool) -> str:
     key = (request.script_root, show_all)
     page = kept.get(key)
     if page is not None and page.themes is themes:
-        return page.html
+        return page.body
     html = render_template("faq/index.html", query="", themes=themes, show_all=show_all)
     token_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     if not (session.modified or token_field in g or current_app.jinja_env.auto_reload):
-        kept[key] = _KeptPage(themes, html)
+        kept[key] = _KeptPage(themes, html.encode())
     return html
 
 
