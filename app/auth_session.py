@@ -28,6 +28,7 @@ from app.models import (
     Member,
     UserSession,
 )
+from app.security import csrf_field_name
 
 
 def _hash(token: str) -> str:
@@ -301,7 +302,7 @@ def end_session() -> None:
 def forget_session() -> None:
     """Empty the session cookie, and the CSRF token this request signed from it."""
     session.clear()
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    g.pop(csrf_field_name(), None)
 
 
 def end_other_sessions(account: Account) -> None:

@@ -36,6 +36,11 @@ def frame_ancestors() -> str:
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+def csrf_field_name() -> str:
+    """The form field (and `g` key) of Flask-WTF's CSRF token."""
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+
 def accepts_uploads(view):
     """Mark a view that receives files: its requests may reach UPLOAD_MAX_CONTENT_LENGTH."""
     view.accepts_uploads = True
@@ -51,7 +56,7 @@ def upload_refusal() -> Response | None:
     config = current_app.config
     if config.get("WTF_CSRF_ENABLED", True):
         try:
-            validate_csrf(request.args.get(config.get("WTF_CSRF_FIELD_NAME", "csrf_token")))
+            validate_csrf(request.args.get(csrf_field_name()))
         except ValidationError as error:
             raise CSRFError(error.args[0]) from error
     return None

@@ -32,6 +32,7 @@ from app.faq.render import render_text
 from app.faq.search import QUERY_MAX_LENGTH, Document, rank
 from app.models import FaqEntry, FaqTheme, Insurer
 from app.read_only import read_only
+from app.security import csrf_field_name
 
 # The information pages and the answers each one is built from, in reading order.
 HEALTH_DATA_SLUGS = (
@@ -131,16 +132,15 @@ def _questions_page(show_all: bool) -> str | bytes:
     (`themes_part`). A rendering that signed a CSRF token or wrote into the session belongs
     to its visitor, and is never kept; nor is a member's page or an insurer's."""
     themes = themes_part(show_all)
-    if not _shared_visit():
-        return render_template("faq/index.html", query="", themes=themes, show_all=show_all)
+    shared = _shared_visit()
     kept = current_app.extensions.setdefault(_KEPT_PAGES, {})
     key = (request.script_root, show_all)
-    page = kept.get(key)
+    page = kept.get(key) if shared else None
     if page is not None and page.themes is themes:
         return page.body
     html = render_template("faq/index.html", query="", themes=themes, show_all=show_all)
-    token_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    if not (session.modified or token_field in g or current_app.jinja_env.auto_reload):
+    personal = session.modified or csrf_field_name() in g
+    if shared and not (personal or current_app.jinja_env.auto_reload):
         kept[key] = _KeptPage(themes, html.encode())
     return html
 

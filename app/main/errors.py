@@ -19,7 +19,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.extensions import db
-from app.security import CONTENT_SECURITY_POLICY
+from app.security import CONTENT_SECURITY_POLICY, csrf_field_name
 
 ERRORS = {
     400: ("Requête invalide", "La requête envoyée n'a pas pu être comprise."),
@@ -150,6 +150,6 @@ def _left_open_too_long(reason: str) -> bool:
 
 def _same_page_without_token() -> str:
     """The URL of the form's page, without the token an upload form puts in its URL."""
-    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    field = csrf_field_name()
     query = [(name, value) for name, value in request.args.items(multi=True) if name != field]
     return request.path + ("?" + urlencode(query) if query else "")
