@@ -78,7 +78,7 @@ FAMILIES = (
 GUARANTEE_DAYS = (-2, 28)
 
 
-def _birth_date(age: int, today: date) -> date:
+def birthday_years_ago(age: int, today: date) -> date:
     """A birthday `age` years ago, a little over a month past, so ages are stable in demos."""
     anchor = today - timedelta(days=40)
     try:
@@ -124,7 +124,7 @@ def load_demo(
                 )
                 db.session.add(member)
             member.quality = person.quality
-            member.birth_date = _birth_date(person.age, today)
+            member.birth_date = birthday_years_ago(person.age, today)
             starts_on = today + timedelta(days=family.offer[0])
             ends_on = today + timedelta(days=family.offer[1])
             # One offer per demo person, moved with the demo's dates.

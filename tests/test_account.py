@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.auth import rules
 from app.clock import today
-from app.demo import FAMILIES, _birth_date
+from app.demo import FAMILIES, birthday_years_ago
 from app.extensions import db
 from app.forms import EMAIL_TAKEN
 from app.models import Account, AuthEvent, AuthEventKind, Member, Offer, UserSession
@@ -41,7 +41,7 @@ def test_mon_espace_shows_account_family_and_password_sections(client, auth):
         "06 12 34 56 78",
         "Mutuelle Démo",
         "<dd>Adhérent</dd>",
-        f"<dd>{_birth_date(41, today()):%d/%m/%Y}</dd>",
+        f"<dd>{birthday_years_ago(41, today()):%d/%m/%Y}</dd>",
         f"<dd>{demo_offer()}</dd>",
         "Maxime MARTIN (Enfant, 12 ans)",
         "Franck MARTIN (Enfant, 9 ans)",
