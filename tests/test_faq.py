@@ -899,3 +899,26 @@ def test_the_faq_page_runs_a_statement_only_to_read_its_content_again(
     with count_queries() as counter:
         assert client.get("/faq").status_code == 200
     assert counter.count == 1
+
+
+def test_kept_faq_parts_and_pages_are_bounded_however_many_roots(
+    app, client, faq, time_machine, monkeypatch
+):
+    """One kept part and page per application root: a server handing out many roots keeps
+    at most the bound, serves every root its own links all the same, and the roots kept
+    are still renewed when the content changes."""
+    from app.faq import routes
+
+    time_machine.move_to(datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False)
+    for n in range(routes._KEPT_BOUND + 5):
+        page = client.get("/faq", base_url=f"http://localhost/racine{n}")
+        assert page.status_code == 200
+        assert f'href="/racine{n}/connexion"' in page.get_data(as_text=True)
+    for name in (routes._KEPT_THEMES, routes._KEPT_PAGES):
+        assert len(app.extensions[name]) == routes._KEPT_BOUND
+    _change_first_answer(app, "Réponse renouvelée.")
+    time_machine.shift(app.config["FAQ_RECHECK_SECONDS"])
+    assert "Réponse renouvelée." in client.get("/faq", base_url="http://localhost/racine0").text
+    rendered = _counting_renders(monkeypatch)
+    assert "Réponse renouvelée." in client.get("/faq", base_url="http://localhost/racine0").text
+    assert rendered == []

@@ -70,6 +70,15 @@ _QUESTIONS_BY_THEME = (
     .order_by(FaqTheme.position, FaqTheme.id, FaqEntry.position, FaqEntry.id)
 )
 _KEPT_THEMES = "cartable_faq_themes"
+# Kept parts and pages are per application root: a bound, should a server ever hand out
+# many roots (as for the layout's URLs, app/urls.py).
+_KEPT_BOUND = 64
+
+
+def _keep(kept: dict, key: tuple, value) -> None:
+    """Keep `value` under `key`: a new key only while the bound allows."""
+    if key in kept or len(kept) < _KEPT_BOUND:
+        kept[key] = value
 
 
 class _KeptThemes(NamedTuple):
@@ -102,7 +111,7 @@ def themes_part(show_all: bool = False) -> Markup:
         html = render_template("faq/_themes.html", groups=groups, level=2, show_all=show_all)
         version = _KeptThemes(content, Markup(html), moment)  # noqa: S704 - autoescaped template
     if not current_app.jinja_env.auto_reload:  # development: a template edit shows at once
-        kept[key] = version._replace(read_at=moment)
+        _keep(kept, key, version._replace(read_at=moment))
     return version.part
 
 
@@ -141,7 +150,7 @@ def _questions_page(show_all: bool) -> str | bytes:
     html = render_template("faq/index.html", query="", themes=themes, show_all=show_all)
     personal = session.modified or csrf_field_name() in g
     if shared and not (personal or current_app.jinja_env.auto_reload):
-        kept[key] = _KeptPage(themes, html.encode())
+        _keep(kept, key, _KeptPage(themes, html.encode()))
     return html
 
 
