@@ -51,6 +51,8 @@ sys.path.insert(0, str(ROOT))
 import holidays  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from deploy.drilling.stack import unit_command  # noqa: E402
+
 FULL_VOLUME = {"accounts": 2_000, "addresses": 6_000, "trips": 50_000}
 BENCH_PASSWORD = "Banc-d-essai-2026"  # noqa: S105 - throwaway accounts in a throwaway database
 HELLO = "/bench-hello"  # a bare Flask application (bench/wsgi.py): the ratios' base
@@ -542,6 +544,12 @@ def run_wrk(wrk: str, base: str, requests: list[tuple[str, str]], script: Path, 
 # --- Main ---------------------------------------------------------------------------------
 
 
+def production_threads() -> int:
+    """The waitress threads of production's web unit: the bench serves as production does."""
+    command = unit_command("cartable-web@.service", "8001")
+    return int(command[command.index("--threads") + 1])
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -573,7 +581,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1)")
-    parser.add_argument("--threads", type=int, default=4, help="waitress threads (default 4)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=production_threads(),
+        help="waitress threads (default: production's, deploy/systemd/cartable-web@.service)",
+    )
     parser.add_argument(
         "--compare-scale",
         type=float,

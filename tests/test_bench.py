@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.run import Result, Run, Volume, parse_wrk, scale_differences
+from bench.run import Result, Run, Volume, parse_args, parse_wrk, scale_differences
+from deploy.drilling.stack import UNITS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,6 +26,15 @@ WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:5000/trajets
 Requests/sec:    142.00
 Transfer/sec:      1.90MB
 """
+
+
+def test_the_bench_serves_with_production_s_waitress_threads():
+    """The bench's waitress runs with the thread count of production's web unit, so that a
+    change of one is measured by the other."""
+    unit = (UNITS / "cartable-web@.service").read_text(encoding="utf-8")
+    assert " --threads 4 " in unit
+    assert parse_args(["--database-url", "postgresql+psycopg:///bench"]).threads == 4
+    assert parse_args(["--threads", "2"]).threads == 2
 
 
 def test_wrk_report_is_read():

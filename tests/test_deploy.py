@@ -40,7 +40,7 @@ def test_the_stack_starts_each_process_with_its_systemd_units_command():
     change of a unit is what they test; systemd itself does not run on this machine."""
     web = unit_command("cartable-web@.service", "8001")
     assert web[1:] == [
-        "--host", "127.0.0.1", "--port", "8001", "--threads", "8",
+        "--host", "127.0.0.1", "--port", "8001", "--threads", "4",
         "--trusted-proxy", "127.0.0.1", "--trusted-proxy-count", "1",
         "--trusted-proxy-headers", "x-forwarded-for x-forwarded-proto",
         "--clear-untrusted-proxy-headers", "wsgi:app",
