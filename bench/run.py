@@ -544,10 +544,18 @@ def run_wrk(wrk: str, base: str, requests: list[tuple[str, str]], script: Path, 
 # --- Main ---------------------------------------------------------------------------------
 
 
+WAITRESS_THREADS = 4  # waitress's own default, when the unit does not say
+
+
 def production_threads() -> int:
     """The waitress threads of production's web unit: the bench serves as production does."""
     command = unit_command("cartable-web@.service", "8001")
-    return int(command[command.index("--threads") + 1])
+    for n, part in enumerate(command):
+        if part == "--threads" and n + 1 < len(command):
+            return int(command[n + 1])
+        if part.startswith("--threads="):
+            return int(part.removeprefix("--threads="))
+    return WAITRESS_THREADS
 
 
 def parse_args(argv=None):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.run import Result, Run, Volume, parse_args, parse_wrk, scale_differences
+from deploy.drilling import stack
 from deploy.drilling.stack import UNITS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,13 +29,20 @@ Transfer/sec:      1.90MB
 """
 
 
-def test_the_bench_serves_with_production_s_waitress_threads():
+def test_the_bench_serves_with_production_s_waitress_threads(monkeypatch, tmp_path):
     """The bench's waitress runs with the thread count of production's web unit, so that a
     change of one is measured by the other."""
     unit = (UNITS / "cartable-web@.service").read_text(encoding="utf-8")
     assert " --threads 4 " in unit
     assert parse_args(["--database-url", "postgresql+psycopg:///bench"]).threads == 4
     assert parse_args(["--threads", "2"]).threads == 2
+    # Read from the unit, in either of waitress's spellings, waitress's default without.
+    for written, threads in (("--threads 6", 6), ("--threads=3", 3), ("", 4)):
+        (tmp_path / "cartable-web@.service").write_text(
+            unit.replace("--threads 4", written), encoding="utf-8"
+        )
+        monkeypatch.setattr(stack, "UNITS", tmp_path)
+        assert parse_args([]).threads == threads
 
 
 def test_wrk_report_is_read():

@@ -70,12 +70,12 @@ _QUESTIONS_BY_THEME = (
     .order_by(FaqTheme.position, FaqTheme.id, FaqEntry.position, FaqEntry.id)
 )
 _KEPT_THEMES = "cartable_faq_themes"
-# Kept parts and pages are per application root: a bound, should a server ever hand out
-# many roots (as for the layout's URLs, app/urls.py).
+# Kept parts and pages are per application root and « Tout afficher »: a bound of entries,
+# should a server ever hand out many roots (as for the layout's URLs, app/urls.py).
 _KEPT_BOUND = 64
 
 
-def _keep(kept: dict, key: tuple, value) -> None:
+def _keep(kept: dict, key: tuple, value: tuple) -> None:
     """Keep `value` under `key`: a new key only while the bound allows."""
     if key in kept or len(kept) < _KEPT_BOUND:
         kept[key] = value
