@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 import holidays  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from waitress.adjustments import Adjustments  # noqa: E402
 
 from deploy.drilling.stack import unit_command  # noqa: E402
 
@@ -544,18 +545,11 @@ def run_wrk(wrk: str, base: str, requests: list[tuple[str, str]], script: Path, 
 # --- Main ---------------------------------------------------------------------------------
 
 
-WAITRESS_THREADS = 4  # waitress's own default, when the unit does not say
-
-
 def production_threads() -> int:
-    """The waitress threads of production's web unit: the bench serves as production does."""
-    command = unit_command("cartable-web@.service", "8001")
-    for n, part in enumerate(command):
-        if part == "--threads" and n + 1 < len(command):
-            return int(command[n + 1])
-        if part.startswith("--threads="):
-            return int(part.removeprefix("--threads="))
-    return WAITRESS_THREADS
+    """The waitress threads of production's web unit, read with waitress-serve's own parser
+    (waitress's default when the unit does not say): the bench serves as production does."""
+    options, _ = Adjustments.parse_args(unit_command("cartable-web@.service", "8001")[1:])
+    return int(options.get("threads", Adjustments.threads))
 
 
 def parse_args(argv=None):
