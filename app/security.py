@@ -120,3 +120,6 @@ def register_request_checks(app: Flask) -> None:
 
 def register(app: Flask) -> None:
     app.after_request(set_security_headers)
+    # Forms written by hand (a lone button, an upload's URL) name the token field as
+    # Flask-WTF's forms do.
+    app.jinja_env.globals["csrf_field_name"] = csrf_field_name

@@ -64,3 +64,29 @@ def test_a_refused_login_shows_its_message_and_the_next_page_is_blank_again(clie
     blank = client.get("/connexion").get_data(as_text=True)
     assert LOGIN_FAILED.replace("'", "&#39;") not in blank
     assert 'value="sophie.martin@example.fr"' not in blank
+
+
+def test_forms_written_by_hand_name_the_token_field_as_configured(make_app, auth):
+    """The logout button and the upload forms write their token field by hand: they follow
+    WTF_CSRF_FIELD_NAME as Flask-WTF's own forms do, and still work."""
+    auth.create_account()
+    browser = make_app(WTF_CSRF_FIELD_NAME="jeton").test_client()
+    token = re.compile(r'name="jeton"[^>]*value="([^"]+)"')
+    page = browser.get("/connexion").get_data(as_text=True)
+    response = browser.post(
+        "/connexion",
+        data={
+            "jeton": token.search(page).group(1),
+            "email": "sophie.martin@example.fr",
+            "password": DEFAULT_PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    upload = browser.get("/remboursements/nouvelle-demande").get_data(as_text=True)
+    assert re.search(r'<form method="post" action="\?jeton=[^"&]+"', upload)
+    page = browser.get("/faq").get_data(as_text=True)
+    assert "csrf_token" not in page
+    form = re.search(r'<form method="post" action="/deconnexion".*?</form>', page, re.S).group(0)
+    response = browser.post("/deconnexion", data={"jeton": token.search(form).group(1)})
+    assert response.status_code == 302
+    assert "Déconnexion" not in browser.get("/faq").get_data(as_text=True)
