@@ -68,6 +68,8 @@ def test_pages_live_at_their_address_without_a_slash_and_the_old_one_still_serve
 def test_another_account_never_sees_sophies_data(client, other_client, auth):
     auth.sophie()
     auth.karim(other_client)
+    # Sophie's page is rendered first: nothing of hers may be kept for the next visitor.
+    assert "Maxime" in text(client.get("/mon-espace"))
     page = text(other_client.get("/mon-espace"))
     assert "Karim" in page and "Lina" in page
     assert "Sophie" not in page and "Maxime" not in page and "AB123456" not in page

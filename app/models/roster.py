@@ -77,7 +77,7 @@ class Insurer(db.Model):
     primary_color: Mapped[str | None] = mapped_column(sa.String(7))
     logo_stored_name: Mapped[str | None] = mapped_column(sa.String(64))
     logo_media_type: Mapped[str | None] = mapped_column(sa.String(32))
-    # Where trip events go (app/flow): `webhook` to an URL, signed with `flow_secret`
+    # Where trip events go (app/outbox/flow.py): `webhook` to an URL, signed with `flow_secret`
     # (« whsec_… », kept to sign), or `folder` to a directory; none: they wait.
     flow_channel: Mapped[str | None] = mapped_column(sa.String(16))
     flow_target: Mapped[str | None] = mapped_column(sa.String(500))

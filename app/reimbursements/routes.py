@@ -22,7 +22,6 @@ from app.reimbursements import bp, rules, services, storage
 from app.reimbursements.forms import CompletionForm, ReimbursementForm
 from app.security import accepts_uploads, frame_ancestors
 
-# Only types a browser shows safely are opened in the page; anything else is downloaded.
 RECEIVED = (
     "Votre demande {number} est enregistrée. Un accusé de réception vous est envoyé à {email}."
 )

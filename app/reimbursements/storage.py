@@ -162,6 +162,7 @@ def register_cleanup() -> None:
 
 # A stored document is shown on its own: no script, its image or PDF only, never cached.
 DOCUMENT_CSP = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors {}"
+# Only types a browser shows safely are opened in the page; anything else is downloaded.
 INLINE_MEDIA_TYPES = frozenset(rules.ACCEPTED_MEDIA_TYPES)
 
 
