@@ -204,11 +204,13 @@ def _end_expired_session(session_id: int, message: str) -> None:
     flash(message, "info")
 
 
-def unauthorized():
-    """A page needs a login: to the login page, which says why (expired, or not logged in)."""
+def unauthorized(next_url: str | None = None):
+    """A page needs a login: to the login page, which says why (expired, or not logged in),
+    then back to `next_url` (this request's page by default)."""
     if not g.get("session_expired"):
         flash(current_app.login_manager.login_message, "info")
-    return redirect(login_url(current_app.login_manager.login_view, next_url=request.url))
+    manager = current_app.login_manager
+    return redirect(login_url(manager.login_view, next_url=next_url or request.url))
 
 
 def password_is_recent() -> bool:

@@ -36,6 +36,10 @@ def frame_ancestors() -> str:
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+# Where nginx asks whether an upload may be sent, before it reads its body (main.upload_check).
+UPLOAD_CHECK_PATH = "/verification-envoi"
+
+
 def csrf_field_name() -> str:
     """The form field (and `g` key) of Flask-WTF's CSRF token."""
     return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
@@ -47,19 +51,31 @@ def accepts_uploads(view):
     return view
 
 
+def upload_sender_refusal(token: str | None) -> tuple[int, str] | None:
+    """Why an upload's POST is refused before its body is read, if it is: (401, "") from a
+    visitor who is not logged in, (403, Flask-WTF's reason) without the page's CSRF token
+    in its URL."""
+    if not current_user.is_authenticated:
+        return 401, ""
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        try:
+            validate_csrf(token)
+        except ValidationError as error:
+            return 403, error.args[0]
+    return None
+
+
 def upload_refusal() -> Response | None:
     """An upload's POST must come from a logged-in member and carry the page's CSRF token in
     its URL (upload forms put it there): anything else is refused before the body, up to
-    UPLOAD_MAX_CONTENT_LENGTH, is read."""
-    if not current_user.is_authenticated:
+    UPLOAD_MAX_CONTENT_LENGTH, is read. nginx asks the same first (`main.upload_check`)."""
+    refusal = upload_sender_refusal(request.args.get(csrf_field_name()))
+    if refusal is None:
+        return None
+    status, reason = refusal
+    if status == 401:
         return current_app.login_manager.unauthorized()
-    config = current_app.config
-    if config.get("WTF_CSRF_ENABLED", True):
-        try:
-            validate_csrf(request.args.get(csrf_field_name()))
-        except ValidationError as error:
-            raise CSRFError(error.args[0]) from error
-    return None
+    raise CSRFError(reason)
 
 
 def limit_body_and_refuse_control_characters() -> Response | None:

@@ -10,6 +10,7 @@ import http.client
 import json
 import re
 import shutil
+import socket
 import time
 import urllib.parse
 
@@ -405,6 +406,121 @@ def test_forged_forwarded_for_does_not_evade_the_login_limit_per_address(
         )
     assert answers == [200] * 20 + [429]
     redis_server.flush()
+
+
+# --- nginx refuses an upload that the application would refuse, before reading its body -----
+
+NEW_REQUEST = "/remboursements/nouvelle-demande"
+
+
+def _upload_answer(nginx, path: str, cookies: dict[str, str]) -> tuple[int, dict] | None:
+    """Announce a 60 MB upload to `path` through nginx, send its first 64 KB only, and read
+    what nginx answers meanwhile: (status, headers), or None when it waits for the rest."""
+    head = [
+        f"POST {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{nginx.port}",
+        "Content-Type: multipart/form-data; boundary=limite",
+        f"Content-Length: {60 * 1024 * 1024}",
+        "Connection: close",
+    ]
+    if cookies:
+        head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
+    with socket.create_connection(("127.0.0.1", nginx.port), timeout=5) as connection:
+        connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + b"-" * 65536)
+        try:
+            answer = connection.recv(65536).decode("latin-1")
+        except TimeoutError:
+            return None
+    status_line, *lines = answer.partition("\r\n\r\n")[0].split("\r\n")
+    fields = (line.partition(":") for line in lines)
+    headers = {name.lower(): value.strip() for name, _, value in fields}
+    return int(status_line.split()[1]), headers
+
+
+def _uploads_received(processes) -> int:
+    """How many POSTs to the upload form the web processes have answered."""
+    return sum(
+        1
+        for process in processes
+        for entry in log_entries(process)
+        if (entry.get("method"), entry.get("path")) == ("POST", NEW_REQUEST)
+    )
+
+
+def _with_cookie(browser: Browser, set_cookie: str) -> Browser:
+    name, _, value = set_cookie.partition(";")[0].partition("=")
+    browser.cookies[name] = value
+    return browser
+
+
+def test_nginx_answers_an_anonymous_upload_with_the_login_page_before_its_body(
+    nginx, processes, app, demo
+):
+    received = _uploads_received(processes)
+    answer = _upload_answer(nginx, NEW_REQUEST, {})
+    assert answer is not None, "nginx waited for the 60 MB body"
+    status, headers = answer
+    assert status == 303
+    assert urllib.parse.urlsplit(headers["location"]).path == "/connexion"
+    # The application's message comes with its cookie, as when it answers itself.
+    login = _with_cookie(Browser.of(nginx.url), headers["set-cookie"])
+    page = login.get(headers["location"].removeprefix(nginx.url))
+    assert "Veuillez vous connecter pour accéder à cette page." in page.text
+    assert _uploads_received(processes) == received
+
+
+def test_nginx_sends_a_tokenless_upload_back_to_its_form_before_its_body(nginx, processes, sophie):
+    browser = Browser.of(nginx.url)
+    assert browser.log_in(SOPHIE, DEFAULT_PASSWORD).status == 302
+    received = _uploads_received(processes)
+    for query in ("", "?csrf_token=faux.jeton"):
+        answer = _upload_answer(nginx, NEW_REQUEST + query, browser.cookies)
+        assert answer is not None, "nginx waited for the 60 MB body"
+        status, headers = answer
+        assert status == 303
+        assert headers["location"] == nginx.url + NEW_REQUEST
+        page = _with_cookie(browser, headers["set-cookie"]).get(NEW_REQUEST)
+        assert "Le formulaire a expiré ou n'a pas pu être vérifié" in page.text.replace(
+            "&#39;", "'"
+        )
+    assert _uploads_received(processes) == received
+
+
+def test_nginx_passes_an_upload_with_the_pages_token_on_to_the_application(
+    nginx, processes, sophie
+):
+    browser = Browser.of(nginx.url)
+    assert browser.log_in(SOPHIE, DEFAULT_PASSWORD).status == 302
+    form = browser.get(NEW_REQUEST)
+    assert form.status == 200
+    token = form.csrf_token()
+    received = _uploads_received(processes)
+    page = browser.request(
+        "POST", f"{NEW_REQUEST}?csrf_token={token}", {"csrf_token": token, "nature": "Taxi"}
+    )
+    # The application read the form: it answers with its own field errors.
+    assert page.status == 200
+    assert "Ce champ est obligatoire." in page.text
+    assert _uploads_received(processes) == received + 1
+    # The check is internal to nginx.
+    assert Browser.of(nginx.url).get(f"/verification-envoi{NEW_REQUEST}").status == 404
+
+
+def test_nginx_checks_every_upload_address_of_the_application(app):
+    """The nginx location that checks uploads first matches the addresses of the views that
+    accept uploads, and only those (a new upload form must be added there too)."""
+    config = (UNITS.parent / "nginx" / "cartable-proxy.conf").read_text(encoding="utf-8")
+    checked = re.compile(re.search(r"location ~ (\^/remboursements\S*\$) \{", config).group(1))
+    uploads = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if getattr(app.view_functions[rule.endpoint], "accepts_uploads", False)
+    ]
+    assert len(uploads) == 2
+    for route in uploads:
+        assert checked.fullmatch(re.sub(r"<[^>]+>", "R-2026-000123", route)), route
+    for other in ("/remboursements", "/remboursements/R-2026-000123", "/mon-espace"):
+        assert not checked.fullmatch(other), other
 
 
 def test_static_files_come_from_nginx_with_long_cache_headers_when_versioned(nginx):

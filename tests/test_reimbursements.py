@@ -731,6 +731,43 @@ def test_upload_forms_carry_their_csrf_token_in_their_url(client, filed):
         assert f'action="?csrf_token={token}"' in page, url
 
 
+# nginx asks the application first, without the body (deploy/nginx/cartable-proxy.conf).
+CHECK = "/verification-envoi"
+
+
+def test_the_check_nginx_makes_refuses_an_anonymous_upload_with_the_login_page(app, filed):
+    anonymous = app.test_client()
+    for url in (NEW, f"/remboursements/{filed.number}/completer"):
+        response = anonymous.get(CHECK + url)
+        assert response.status_code == 401, url
+        assert response.location.startswith("/connexion?next="), url
+        # nginx passes the answer's cookie on: the login page says why.
+        login = anonymous.get(response.location).get_data(as_text=True)
+        assert "Veuillez vous connecter pour accéder à cette page." in login
+
+
+@pytest.mark.parametrize("query", ["", "?csrf_token=", "?csrf_token=faux.jeton"])
+def test_the_check_nginx_makes_sends_a_tokenless_upload_back_to_its_form(
+    app, client, filed, query
+):
+    for url in (NEW, f"/remboursements/{filed.number}/completer"):
+        response = client.get(CHECK + url + query)
+        assert (response.status_code, response.location) == (403, url)
+        page = client.get(url).get_data(as_text=True).replace("&#39;", "'")
+        assert "Le formulaire a expiré ou n'a pas pu être vérifié" in page
+    assert count_rows(app, ReimbursementRequest) == 1
+
+
+def test_the_check_nginx_makes_lets_an_upload_with_the_pages_token_through(client, filed):
+    token = csrf_token(client, NEW)
+    for url in (NEW, f"/remboursements/{filed.number}/completer"):
+        assert client.get(f"{CHECK}{url}?csrf_token={token}").status_code == 204, url
+    # Any other address is the application's to answer, whoever asks.
+    for url in ("/trajets/2026-05-21", "/nulle-part", "/remboursements"):
+        assert client.get(CHECK + url).status_code == 204, url
+        assert client.application.test_client().get(CHECK + url).status_code == 204, url
+
+
 # --- Quotas -------------------------------------------------------------------------------
 
 

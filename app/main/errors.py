@@ -121,7 +121,7 @@ def register(app: Flask) -> None:
     def csrf_error(error):
         db.session.rollback()
         form_page = request.url_rule and "GET" in request.url_rule.methods
-        if form_page and _left_open_too_long(error.description):
+        if form_page and left_open_too_long(error.description):
             # A page left open too long: the same form again, blank, with a fresh token.
             flash(FORM_EXPIRED, "error")
             return redirect(_same_page_without_token(), code=303)
@@ -136,7 +136,7 @@ def register(app: Flask) -> None:
         return render_error(500)
 
 
-def _left_open_too_long(reason: str) -> bool:
+def left_open_too_long(reason: str) -> bool:
     """Whether a refused form was sent by this browser's own page, left open too long: its
     token expired, or its session cookie did (the cookie came back, its pair gone with it).
     A POST without the cookie (another site's, which SameSite keeps it from) gets the plain
