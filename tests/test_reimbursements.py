@@ -747,9 +747,7 @@ def test_the_check_nginx_makes_refuses_an_anonymous_upload_with_the_login_page(a
 
 
 @pytest.mark.parametrize("query", ["", "?csrf_token=", "?csrf_token=faux.jeton"])
-def test_the_check_nginx_makes_sends_a_tokenless_upload_back_to_its_form(
-    app, client, filed, query
-):
+def test_the_check_nginx_makes_sends_a_tokenless_upload_back_to_its_form(app, client, filed, query):
     for url in (NEW, f"/remboursements/{filed.number}/completer"):
         response = client.get(CHECK + url + query)
         assert (response.status_code, response.location) == (403, url)
