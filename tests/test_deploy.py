@@ -413,14 +413,16 @@ def test_forged_forwarded_for_does_not_evade_the_login_limit_per_address(
 NEW_REQUEST = "/remboursements/nouvelle-demande"
 
 
-def _upload_answer(nginx, path: str, cookies: dict[str, str]) -> tuple[int, dict] | None:
-    """Announce a 60 MB upload to `path` through nginx, send its first 64 KB only, and read
-    what nginx answers meanwhile: (status, headers), or None when it waits for the rest."""
+def _upload_answer(
+    nginx, path: str, cookies: dict[str, str], method: str = "POST", size: int = 60 * 1024 * 1024
+) -> tuple[int, dict] | None:
+    """Announce a body of `size` bytes to `path` through nginx, send its first 64 KB only,
+    and read what nginx answers meanwhile: (status, headers), or None when it waits."""
     head = [
-        f"POST {path} HTTP/1.1",
+        f"{method} {path} HTTP/1.1",
         f"Host: 127.0.0.1:{nginx.port}",
         "Content-Type: multipart/form-data; boundary=limite",
-        f"Content-Length: {60 * 1024 * 1024}",
+        f"Content-Length: {size}",
         "Connection: close",
     ]
     if cookies:
@@ -437,13 +439,14 @@ def _upload_answer(nginx, path: str, cookies: dict[str, str]) -> tuple[int, dict
     return int(status_line.split()[1]), headers
 
 
-def _uploads_received(processes) -> int:
-    """How many POSTs to the upload form the web processes have answered."""
+def _logged(processes, method: str, path: str, status: int | None = None) -> int:
+    """How many such requests the web processes have answered."""
     return sum(
         1
         for process in processes
         for entry in log_entries(process)
-        if (entry.get("method"), entry.get("path")) == ("POST", NEW_REQUEST)
+        if (entry.get("method"), entry.get("path")) == (method, path)
+        and status in (None, entry.get("status"))
     )
 
 
@@ -453,37 +456,41 @@ def _with_cookie(browser: Browser, set_cookie: str) -> Browser:
     return browser
 
 
+CHECK = f"/verification-envoi{NEW_REQUEST}"
+
+
 def test_nginx_answers_an_anonymous_upload_with_the_login_page_before_its_body(
     nginx, processes, app, demo
 ):
-    received = _uploads_received(processes)
+    checked = _logged(processes, "GET", CHECK, 401)
     answer = _upload_answer(nginx, NEW_REQUEST, {})
     assert answer is not None, "nginx waited for the 60 MB body"
     status, headers = answer
     assert status == 303
-    assert urllib.parse.urlsplit(headers["location"]).path == "/connexion"
+    assert headers["location"].startswith("/connexion?next=")
+    assert headers["cache-control"] == "no-store"
+    assert _logged(processes, "GET", CHECK, 401) == checked + 1  # the application said so
     # The application's message comes with its cookie, as when it answers itself.
     login = _with_cookie(Browser.of(nginx.url), headers["set-cookie"])
-    page = login.get(headers["location"].removeprefix(nginx.url))
-    assert "Veuillez vous connecter pour accéder à cette page." in page.text
-    assert _uploads_received(processes) == received
+    assert (
+        "Veuillez vous connecter pour accéder à cette page." in login.get(headers["location"]).text
+    )
 
 
 def test_nginx_sends_a_tokenless_upload_back_to_its_form_before_its_body(nginx, processes, sophie):
     browser = Browser.of(nginx.url)
     assert browser.log_in(SOPHIE, DEFAULT_PASSWORD).status == 302
-    received = _uploads_received(processes)
+    checked = _logged(processes, "GET", CHECK, 403)
     for query in ("", "?csrf_token=faux.jeton"):
         answer = _upload_answer(nginx, NEW_REQUEST + query, browser.cookies)
         assert answer is not None, "nginx waited for the 60 MB body"
         status, headers = answer
-        assert status == 303
-        assert headers["location"] == nginx.url + NEW_REQUEST
+        assert (status, headers["location"]) == (303, NEW_REQUEST)
         page = _with_cookie(browser, headers["set-cookie"]).get(NEW_REQUEST)
         assert "Le formulaire a expiré ou n'a pas pu être vérifié" in page.text.replace(
             "&#39;", "'"
         )
-    assert _uploads_received(processes) == received
+    assert _logged(processes, "GET", CHECK, 403) == checked + 2
 
 
 def test_nginx_passes_an_upload_with_the_pages_token_on_to_the_application(
@@ -494,16 +501,23 @@ def test_nginx_passes_an_upload_with_the_pages_token_on_to_the_application(
     form = browser.get(NEW_REQUEST)
     assert form.status == 200
     token = form.csrf_token()
-    received = _uploads_received(processes)
+    received = _logged(processes, "POST", NEW_REQUEST)
     page = browser.request(
         "POST", f"{NEW_REQUEST}?csrf_token={token}", {"csrf_token": token, "nature": "Taxi"}
     )
     # The application read the form: it answers with its own field errors.
     assert page.status == 200
     assert "Ce champ est obligatoire." in page.text
-    assert _uploads_received(processes) == received + 1
+    assert _logged(processes, "POST", NEW_REQUEST) == received + 1
     # The check is internal to nginx.
-    assert Browser.of(nginx.url).get(f"/verification-envoi{NEW_REQUEST}").status == 404
+    assert Browser.of(nginx.url).get(CHECK).status == 404
+
+
+def test_nginx_refuses_other_bodies_before_reading_them(nginx, processes, app, demo):
+    """Other methods to an upload form, and bodies over 2 MiB anywhere else (the
+    application takes 1 MiB at most): nginx answers at once."""
+    assert _upload_answer(nginx, NEW_REQUEST, {}, method="PUT")[0] == 405
+    assert _upload_answer(nginx, "/connexion", {}, size=3 * 1024 * 1024)[0] == 413
 
 
 def test_nginx_checks_every_upload_address_of_the_application(app):

@@ -738,9 +738,10 @@ CHECK = "/verification-envoi"
 def test_the_check_nginx_makes_refuses_an_anonymous_upload_with_the_login_page(app, filed):
     anonymous = app.test_client()
     for url in (NEW, f"/remboursements/{filed.number}/completer"):
-        response = anonymous.get(CHECK + url)
+        response = anonymous.get(f"{CHECK}{url}?csrf_token=jeton-de-la-page")
         assert response.status_code == 401, url
         assert response.location.startswith("/connexion?next="), url
+        assert "jeton" not in response.location  # back to the form, without its token
         # nginx passes the answer's cookie on: the login page says why.
         login = anonymous.get(response.location).get_data(as_text=True)
         assert "Veuillez vous connecter pour accéder à cette page." in login
@@ -753,7 +754,25 @@ def test_the_check_nginx_makes_sends_a_tokenless_upload_back_to_its_form(app, cl
         assert (response.status_code, response.location) == (403, url)
         page = client.get(url).get_data(as_text=True).replace("&#39;", "'")
         assert "Le formulaire a expiré ou n'a pas pu être vérifié" in page
-    assert count_rows(app, ReimbursementRequest) == 1
+
+
+def test_the_check_nginx_makes_says_when_a_form_was_left_open_too_long(auth, client):
+    """Logging in renews the session: a token of an earlier page has no pair in it."""
+    auth.sophie()
+    response = client.get(f"{CHECK}{NEW}?csrf_token=jeton-d-avant-la-connexion")
+    assert (response.status_code, response.location) == (403, NEW)
+    page = client.get(NEW).get_data(as_text=True).replace("&#39;", "'")
+    assert "Ce formulaire a expiré : rien n'a été enregistré." in page
+
+
+def test_the_check_nginx_makes_leaves_an_upload_in_a_frame_to_the_application(app, filed):
+    """In an insurer's frame the session goes with two cookies, and nginx passes only one
+    on: the application answers the upload itself (and refuses it before its body)."""
+    framed = app.test_client()
+    framed.get("/e/demo", headers={"Sec-Fetch-Dest": "iframe"})
+    assert framed.get(CHECK + NEW).status_code == 204
+    response, bytes_read = post_body(framed, NEW)
+    assert response.status_code == 302 and bytes_read == 0
 
 
 def test_the_check_nginx_makes_lets_an_upload_with_the_pages_token_through(client, filed):
