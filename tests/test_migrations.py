@@ -1,5 +1,6 @@
 """The committed migrations build exactly the schema the models describe."""
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -20,3 +21,48 @@ def test_migrated_schema_matches_the_models(app):
             connection, opts={"compare_type": True, "render_as_batch": True}
         )
         assert compare_metadata(context, db.metadata) == []
+
+
+# What the pages, the API and the worker look rows up by: each needs an index (or a unique
+# constraint) whose first columns are these, so that a page costs the same whatever the
+# number of rows (README, « Benchmark »).
+LOOKUPS = {
+    "user_sessions": [("token_hash",), ("account_id",)],
+    "accounts": [("email",), ("member_id",)],
+    "members": [("insurer_id", "member_number")],
+    "assistance_files": [("insurer_id", "member_number"), ("insurer_id", "number")],
+    "guarantees": [("assistance_file_id",)],
+    "offers": [("member_id",)],
+    "insurers": [("slug",)],
+    "insurer_origins": [("insurer_id",)],
+    "addresses": [("account_id",)],
+    "trips": [
+        ("account_id", "trip_date"),
+        ("child_id", "trip_date"),
+        ("from_address_id",),
+        ("to_address_id",),
+    ],
+    "outbox": [("due_at",), ("trip_id",), ("message_id",)],
+    "reimbursement_requests": [("account_id", "created_at"), ("assistance_file_id",), ("number",)],
+    "reimbursement_documents": [("request_id",), ("stored_name",)],
+    "reimbursement_status_changes": [("request_id",)],
+    "reimbursement_document_accesses": [("document_id",), ("account_id",)],
+    "faq_entries": [("theme_id", "position"), ("slug",)],
+    "faq_themes": [("slug",)],
+    "auth_events": [("account_id",)],
+    "api_tokens": [("prefix",)],
+    "staff_members": [("email",)],
+    "staff_sessions": [("token_hash",), ("staff_id",)],
+    "staff_recovery_codes": [("staff_id",)],
+    "access_log": [("member_id", "created_at"), ("staff_id", "created_at"), ("created_at",)],
+}
+
+
+def test_every_lookup_has_an_index_in_the_migrated_database(app):
+    with app.app_context():
+        inspector = sa.inspect(db.engine)
+        for table, lookups in LOOKUPS.items():
+            keys = [index["column_names"] for index in inspector.get_indexes(table)]
+            keys += [unique["column_names"] for unique in inspector.get_unique_constraints(table)]
+            for columns in lookups:
+                assert any(key[: len(columns)] == list(columns) for key in keys), (table, columns)
