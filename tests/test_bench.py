@@ -5,9 +5,19 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
-from bench.run import Result, Run, Volume, parse_args, parse_wrk, scale_differences
+from bench.run import (
+    Result,
+    Run,
+    Volume,
+    lua_script,
+    page_requests,
+    parse_args,
+    parse_wrk,
+    scale_differences,
+)
 from deploy.drilling import stack
 from deploy.drilling.stack import UNITS
 
@@ -43,6 +53,36 @@ def test_the_bench_serves_with_production_s_waitress_threads(monkeypatch, tmp_pa
         )
         monkeypatch.setattr(stack, "UNITS", tmp_path)
         assert parse_args([]).threads == threads
+
+
+class _Family:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def cookie_header(self) -> str:
+        return f"cartable_session=famille-{self.n}"
+
+
+def test_each_member_request_comes_from_a_family_in_turn():
+    """Every family asks every path of a member page once per turn, in a mixed order; the
+    public pages are asked without a cookie; wrk's script sends the list in that order."""
+    families = [_Family(n) for n in range(50)]
+    requests = page_requests("http://127.0.0.1:1", families, date(2026, 12, 7))
+    for name in ("home", "login", "faq"):
+        assert {cookie for _, cookie in requests[name]} == {""}, name
+    for name in ("account", "calendar", "day"):
+        pairs = requests[name]
+        paths = {path for path, _ in pairs}
+        expected = {(path, family.cookie_header()) for path in paths for family in families}
+        assert sorted(pairs) == sorted(expected), name
+        # Not one family after another: consecutive requests come from different families.
+        changes = sum(1 for a, b in zip(pairs, pairs[1:], strict=False) if a[1] != b[1])
+        assert changes > 0.9 * (len(pairs) - 1), name
+    script = lua_script(requests["day"])
+    rows = [f"{{[[{path}]], [[{cookie}]]}}" for path, cookie in requests["day"]]
+    positions = [script.index(row) for row in rows]
+    assert positions == sorted(positions)
+    assert "next_one % #requests + 1" in script
 
 
 def test_wrk_report_is_read():
