@@ -477,6 +477,18 @@ def test_nginx_answers_an_anonymous_upload_with_the_login_page_before_its_body(
     )
 
 
+def test_nginx_answers_an_anonymous_upload_inside_an_insurers_frame_too(nginx, app, demo):
+    framed = Browser.of(nginx.url)
+    framed.get("/e/demo", headers={"Sec-Fetch-Dest": "iframe"})
+    answer = _upload_answer(nginx, NEW_REQUEST, framed.cookies)
+    assert answer is not None, "nginx waited for the 60 MB body"
+    status, headers = answer
+    assert status == 303 and headers["location"].startswith("/connexion?next=")
+    assert "Partitioned" in headers["set-cookie"]  # the cookie that holds the message
+    page = _with_cookie(framed, headers["set-cookie"]).get(headers["location"])
+    assert "Veuillez vous connecter pour accéder à cette page." in page.text
+
+
 def test_nginx_sends_a_tokenless_upload_back_to_its_form_before_its_body(nginx, processes, sophie):
     browser = Browser.of(nginx.url)
     assert browser.log_in(SOPHIE, DEFAULT_PASSWORD).status == 302

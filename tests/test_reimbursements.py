@@ -765,14 +765,18 @@ def test_the_check_nginx_makes_says_when_a_form_was_left_open_too_long(auth, cli
     assert "Ce formulaire a expiré : rien n'a été enregistré." in page
 
 
-def test_the_check_nginx_makes_leaves_an_upload_in_a_frame_to_the_application(app, filed):
-    """In an insurer's frame the session goes with two cookies, and nginx passes only one
-    on: the application answers the upload itself (and refuses it before its body)."""
+def test_the_check_nginx_makes_sends_one_cookie_inside_an_insurers_frame(app, filed):
+    """nginx passes a single Set-Cookie on: inside a frame, the partitioned cookie that
+    holds the message goes alone (the next page expires the unpartitioned one)."""
     framed = app.test_client()
     framed.get("/e/demo", headers={"Sec-Fetch-Dest": "iframe"})
-    assert framed.get(CHECK + NEW).status_code == 204
-    response, bytes_read = post_body(framed, NEW)
-    assert response.status_code == 302 and bytes_read == 0
+    response = framed.get(CHECK + NEW)
+    assert response.status_code == 401
+    [cookie] = response.headers.getlist("Set-Cookie")
+    assert "Partitioned" in cookie and "SameSite=None" in cookie
+    login = framed.get(response.location)
+    assert "Veuillez vous connecter pour accéder à cette page." in login.get_data(as_text=True)
+    assert len(login.headers.getlist("Set-Cookie")) == 2  # the next page sends the expiry
 
 
 def test_the_check_nginx_makes_lets_an_upload_with_the_pages_token_through(client, filed):

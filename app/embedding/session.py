@@ -7,7 +7,7 @@ may then keep it even where third-party cookies are blocked, because the browser
 insurer's top-level site (Cookies Having Independent Partitioned State).
 """
 
-from flask import Flask, has_request_context
+from flask import Flask, g, has_request_context
 from flask import session as current_session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.wrappers import Response
@@ -22,6 +22,13 @@ def in_context(current: SessionMixin | None = None) -> bool:
             return False
         current = current_session
     return bool(current.get(FRAMED_KEY))
+
+
+def send_cookie_alone() -> None:
+    """This response's session cookie goes without the expiry of the unpartitioned one
+    (nginx passes a single `Set-Cookie` on, main.upload_check): the next response sends
+    that expiry."""
+    g.session_cookie_alone = True
 
 
 class EmbeddingSessionInterface(SecureCookieSessionInterface):
@@ -44,7 +51,7 @@ class EmbeddingSessionInterface(SecureCookieSessionInterface):
             if session.accessed:
                 response.vary.add("Cookie")
             return
-        if in_context(session) and sending:
+        if in_context(session) and sending and not g.get("session_cookie_alone"):
             # A browser keeps a partitioned and an unpartitioned cookie of the same name side
             # by side, and sends the older first: after a top-level visit outside any context,
             # the unpartitioned one would hide the context. Expire it before setting ours.

@@ -2,7 +2,7 @@ from flask import current_app, flash, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from app.auth_session import unauthorized
-from app.embedding.session import in_context
+from app.embedding.session import send_cookie_alone
 from app.main import bp
 from app.main.errors import FORM_EXPIRED, FORM_REFUSED, left_open_too_long
 from app.security import UPLOAD_CHECK_PATH, csrf_field_name, upload_sender_refusal
@@ -33,14 +33,11 @@ def upload_check(target: str):
         return "", 204
     if not getattr(current_app.view_functions[endpoint], "accepts_uploads", False):
         return "", 204
-    if in_context():
-        # Inside an insurer's frame the session goes with two cookies (app/embedding), and
-        # nginx passes only one on: the application answers the upload itself.
-        return "", 204
     refusal = upload_sender_refusal(request.args.get(csrf_field_name()))
     if refusal is None:
         return "", 204
     status, reason = refusal
+    send_cookie_alone()  # inside an insurer's frame too
     if status == 401:
         response = unauthorized(next_url=page)
     else:  # what the application says of a refused form, on the form's page
