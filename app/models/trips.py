@@ -131,6 +131,8 @@ class Trip(db.Model):
             postgresql_where=sa.text("cancelled_at IS NULL"),
         ),
         sa.Index("ix_trips_account_date", "account_id", "trip_date"),
+        # The support desk's trips of a day, every family's (backoffice/queries.py).
+        sa.Index("ix_trips_date_time", "trip_date", "trip_time"),
         sa.CheckConstraint("from_address_id <> to_address_id", name="distinct_addresses"),
     )
 
