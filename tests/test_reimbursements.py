@@ -26,7 +26,7 @@ from app.models import (
     StatusChange,
 )
 from app.reimbursements import rules, services
-from tests.conftest import CSRF_PATTERN, csrf_token, submit
+from tests.conftest import CSRF_PATTERN, Auth, csrf_token, submit
 from tests.reimbursement_samples import HTML_BYTES, exe_bytes, jpeg_bytes, pdf_bytes, png_bytes
 
 NEW = "/remboursements/nouvelle-demande"
@@ -776,7 +776,22 @@ def test_the_check_nginx_makes_sends_one_cookie_inside_an_insurers_frame(app, fi
     assert "Partitioned" in cookie and "SameSite=None" in cookie
     login = framed.get(response.location)
     assert "Veuillez vous connecter pour accéder à cette page." in login.get_data(as_text=True)
-    assert len(login.headers.getlist("Set-Cookie")) == 2  # the next page sends the expiry
+    # The page that shows the message sends the expiry. (The test client keeps one cookie
+    # a name: it cannot hold the two a browser may keep side by side.)
+    assert len(login.headers.getlist("Set-Cookie")) == 2
+
+
+def test_the_check_nginx_makes_sends_one_cookie_to_a_member_inside_a_frame(app, auth, filed):
+    framed = app.test_client()
+    framed.get("/e/demo", headers={"Sec-Fetch-Dest": "iframe"})
+    assert Auth(app, framed).login().status_code == 302
+    assert framed.get(NEW).status_code == 200  # the form, and its token in the session
+    response = framed.get(f"{CHECK}{NEW}?csrf_token=faux.jeton")
+    assert (response.status_code, response.location) == (403, NEW)
+    [cookie] = response.headers.getlist("Set-Cookie")
+    assert "Partitioned" in cookie
+    page = framed.get(NEW).get_data(as_text=True).replace("&#39;", "'")
+    assert "Le formulaire a expiré ou n'a pas pu être vérifié" in page
 
 
 def test_the_check_nginx_makes_lets_an_upload_with_the_pages_token_through(client, filed):

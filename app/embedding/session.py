@@ -26,8 +26,8 @@ def in_context(current: SessionMixin | None = None) -> bool:
 
 def send_cookie_alone() -> None:
     """This response's session cookie goes without the expiry of the unpartitioned one
-    (nginx passes a single `Set-Cookie` on, main.upload_check): the next response sends
-    that expiry."""
+    (nginx passes a single `Set-Cookie` on, main.upload_check): the next response that sets
+    the cookie sends that expiry (there, the page that shows the message)."""
     g.session_cookie_alone = True
 
 

@@ -37,7 +37,7 @@ def upload_check(target: str):
     if refusal is None:
         return "", 204
     status, reason = refusal
-    send_cookie_alone()  # inside an insurer's frame too
+    send_cookie_alone()  # nginx passes one Set-Cookie on, inside an insurer's frame too
     if status == 401:
         response = unauthorized(next_url=page)
     else:  # what the application says of a refused form, on the form's page
