@@ -414,7 +414,7 @@ NEW_REQUEST = "/remboursements/nouvelle-demande"
 
 
 def _upload_answer(
-    nginx, path: str, cookies: dict[str, str], method: str = "POST", size: int = 60 * 1024 * 1024
+    nginx, path: str, browser: Browser | None, method: str = "POST", size: int = 60 * 1024 * 1024
 ) -> tuple[int, dict] | None:
     """Announce a body of `size` bytes to `path` through nginx, send its first 64 KB only,
     and read what nginx answers meanwhile: (status, headers), or None when it waits."""
@@ -425,8 +425,8 @@ def _upload_answer(
         f"Content-Length: {size}",
         "Connection: close",
     ]
-    if cookies:
-        head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
+    if browser is not None and browser.cookies:
+        head.append("Cookie: " + browser.cookie_header())
     with socket.create_connection(("127.0.0.1", nginx.port), timeout=5) as connection:
         connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + b"-" * 65536)
         try:
@@ -450,12 +450,6 @@ def _logged(processes, method: str, path: str, status: int | None = None) -> int
     )
 
 
-def _with_cookie(browser: Browser, set_cookie: str) -> Browser:
-    name, _, value = set_cookie.partition(";")[0].partition("=")
-    browser.cookies[name] = value
-    return browser
-
-
 CHECK = f"/verification-envoi{NEW_REQUEST}"
 
 
@@ -463,7 +457,7 @@ def test_nginx_answers_an_anonymous_upload_with_the_login_page_before_its_body(
     nginx, processes, app, demo
 ):
     checked = _logged(processes, "GET", CHECK, 401)
-    answer = _upload_answer(nginx, NEW_REQUEST, {})
+    answer = _upload_answer(nginx, NEW_REQUEST, None)
     assert answer is not None, "nginx waited for the 60 MB body"
     status, headers = answer
     assert status == 303
@@ -471,7 +465,8 @@ def test_nginx_answers_an_anonymous_upload_with_the_login_page_before_its_body(
     assert headers["cache-control"] == "no-store"
     assert _logged(processes, "GET", CHECK, 401) == checked + 1  # the application said so
     # The application's message comes with its cookie, as when it answers itself.
-    login = _with_cookie(Browser.of(nginx.url), headers["set-cookie"])
+    login = Browser.of(nginx.url)
+    login.store_cookie(headers["set-cookie"])
     assert (
         "Veuillez vous connecter pour accéder à cette page." in login.get(headers["location"]).text
     )
@@ -480,12 +475,13 @@ def test_nginx_answers_an_anonymous_upload_with_the_login_page_before_its_body(
 def test_nginx_answers_an_anonymous_upload_inside_an_insurers_frame_too(nginx, app, demo):
     framed = Browser.of(nginx.url)
     framed.get("/e/demo", headers={"Sec-Fetch-Dest": "iframe"})
-    answer = _upload_answer(nginx, NEW_REQUEST, framed.cookies)
+    answer = _upload_answer(nginx, NEW_REQUEST, framed)
     assert answer is not None, "nginx waited for the 60 MB body"
     status, headers = answer
     assert status == 303 and headers["location"].startswith("/connexion?next=")
     assert "Partitioned" in headers["set-cookie"]  # the cookie that holds the message
-    page = _with_cookie(framed, headers["set-cookie"]).get(headers["location"])
+    framed.store_cookie(headers["set-cookie"])
+    page = framed.get(headers["location"])
     assert "Veuillez vous connecter pour accéder à cette page." in page.text
 
 
@@ -494,11 +490,12 @@ def test_nginx_sends_a_tokenless_upload_back_to_its_form_before_its_body(nginx, 
     assert browser.log_in(SOPHIE, DEFAULT_PASSWORD).status == 302
     checked = _logged(processes, "GET", CHECK, 403)
     for query in ("", "?csrf_token=faux.jeton"):
-        answer = _upload_answer(nginx, NEW_REQUEST + query, browser.cookies)
+        answer = _upload_answer(nginx, NEW_REQUEST + query, browser)
         assert answer is not None, "nginx waited for the 60 MB body"
         status, headers = answer
         assert (status, headers["location"]) == (303, NEW_REQUEST)
-        page = _with_cookie(browser, headers["set-cookie"]).get(NEW_REQUEST)
+        browser.store_cookie(headers["set-cookie"])
+        page = browser.get(NEW_REQUEST)
         assert "Le formulaire a expiré ou n'a pas pu être vérifié" in page.text.replace(
             "&#39;", "'"
         )
@@ -528,8 +525,8 @@ def test_nginx_passes_an_upload_with_the_pages_token_on_to_the_application(
 def test_nginx_refuses_other_bodies_before_reading_them(nginx, processes, app, demo):
     """Other methods to an upload form, and bodies over 2 MiB anywhere else (the
     application takes 1 MiB at most): nginx answers at once."""
-    assert _upload_answer(nginx, NEW_REQUEST, {}, method="PUT")[0] == 405
-    assert _upload_answer(nginx, "/connexion", {}, size=3 * 1024 * 1024)[0] == 413
+    assert _upload_answer(nginx, NEW_REQUEST, None, method="PUT")[0] == 405
+    assert _upload_answer(nginx, "/connexion", None, size=3 * 1024 * 1024)[0] == 413
 
 
 def test_nginx_checks_every_upload_address_of_the_application(app):

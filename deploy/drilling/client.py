@@ -53,7 +53,7 @@ class Browser:
         )
         sent = {"Connection": "close", "User-Agent": "cartable-exercice/1"}
         if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            sent["Cookie"] = self.cookie_header()
         data = None
         if body is not None:
             data = urllib.parse.urlencode(body)
@@ -67,12 +67,16 @@ class Browser:
             received = {name.lower(): value for name, value in response.getheaders()}
             for name, value in response.getheaders():
                 if name.lower() == "set-cookie":
-                    self._store_cookie(value)
+                    self.store_cookie(value)
             return Page(response.status, received, text)
         finally:
             connection.close()
 
-    def _store_cookie(self, header: str) -> None:
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def store_cookie(self, header: str) -> None:
+        """Keep (or forget, when it expires it) the cookie a `Set-Cookie` header sends."""
         pair, _, attributes = header.partition(";")
         name, _, value = pair.strip().partition("=")
         attributes = attributes.lower()
