@@ -18,9 +18,11 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.main.errors import ERRORS
 from app.models import Account, Address, AddressKind, Member, Trip
 from deploy.drilling.client import Browser
 from deploy.drilling.stack import (
+    REPOSITORY,
     UNITS,
     Nginx,
     Redis,
@@ -418,6 +420,14 @@ def _upload_answer(
 ) -> tuple[int, dict] | None:
     """Announce a body of `size` bytes to `path` through nginx, send its first 64 KB only,
     and read what nginx answers meanwhile: (status, headers), or None when it waits."""
+    answer = _early_answer(nginx, path, browser, method, size)
+    return None if answer is None else answer[:2]
+
+
+def _early_answer(
+    nginx, path: str, browser: Browser | None, method: str, size: int
+) -> tuple[int, dict, str] | None:
+    """As `_upload_answer`, with the answer's body (read up to its Content-Length)."""
     head = [
         f"{method} {path} HTTP/1.1",
         f"Host: 127.0.0.1:{nginx.port}",
@@ -430,13 +440,28 @@ def _upload_answer(
     with socket.create_connection(("127.0.0.1", nginx.port), timeout=5) as connection:
         connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + b"-" * 65536)
         try:
-            answer = connection.recv(65536).decode("latin-1")
+            answer = connection.recv(65536)
+            while b"\r\n\r\n" not in answer or len(_body(answer)) < _length(answer):
+                more = connection.recv(65536)
+                if not more:
+                    break
+                answer += more
         except TimeoutError:
-            return None
-    status_line, *lines = answer.partition("\r\n\r\n")[0].split("\r\n")
+            if not answer:
+                return None
+    status_line, *lines = answer.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
     fields = (line.partition(":") for line in lines)
     headers = {name.lower(): value.strip() for name, _, value in fields}
-    return int(status_line.split()[1]), headers
+    return int(status_line.split()[1]), headers, _body(answer).decode("utf-8")
+
+
+def _body(answer: bytes) -> bytes:
+    return answer.partition(b"\r\n\r\n")[2]
+
+
+def _length(answer: bytes) -> int:
+    found = re.search(rb"(?im)^content-length:\s*(\d+)", answer.partition(b"\r\n\r\n")[0])
+    return int(found.group(1)) if found else 0
 
 
 def _logged(processes, method: str, path: str, status: int | None = None) -> int:
@@ -525,8 +550,46 @@ def test_nginx_passes_an_upload_with_the_pages_token_on_to_the_application(
 def test_nginx_refuses_other_bodies_before_reading_them(nginx, processes, app, demo):
     """Other methods to an upload form, and bodies over 2 MiB anywhere else (the
     application takes 1 MiB at most): nginx answers at once."""
-    assert _upload_answer(nginx, NEW_REQUEST, None, method="PUT")[0] == 405
-    assert _upload_answer(nginx, "/connexion", None, size=3 * 1024 * 1024)[0] == 413
+    status, headers, page = _early_answer(nginx, NEW_REQUEST, None, "PUT", 60 * 1024 * 1024)
+    assert status == 405 and "<h1>Action non permise</h1>" in page
+    assert headers["cache-control"] == "no-store"
+    for size in (3 * 1024 * 1024, 1024**4):
+        status, _, page = _early_answer(nginx, "/connexion", None, "POST", size)
+        assert status == 413 and "<h1>Envoi trop volumineux</h1>" in page
+
+
+def test_nginx_answers_documents_over_the_upload_limit_in_french_at_once(nginx, processes, sophie):
+    """A member who picks files heavier than an upload form takes (61 MiB) gets nginx's 413
+    before the body is read: the French page, which says the form's limits."""
+    browser = Browser.of(nginx.url)
+    assert browser.log_in(SOPHIE, DEFAULT_PASSWORD).status == 302
+    token = browser.get(NEW_REQUEST).csrf_token()
+    received = _logged(processes, "POST", NEW_REQUEST)
+    path = f"{NEW_REQUEST}?csrf_token={token}"
+    answer = _early_answer(nginx, path, browser, "POST", 80 * 1024 * 1024)
+    assert answer is not None, "nginx waited for the 80 MB body"
+    status, headers, page = answer
+    assert status == 413
+    assert headers["content-type"].startswith("text/html")
+    assert headers["cache-control"] == "no-store"
+    assert '<html lang="fr">' in page and "<h1>Envoi trop volumineux</h1>" in page
+    assert "5 fichiers au plus, de 10 Mo au plus chacun" in " ".join(page.split())
+    assert _logged(processes, "POST", NEW_REQUEST) == received  # nothing reached a process
+
+
+def test_nginx_refusal_pages_say_what_the_application_says():
+    """nginx's own 405 and 413 pages carry the application's title and message for them
+    (app/main/errors.py), as its stand-by page carries the application's 503 page."""
+    pages = REPOSITORY / "app" / "static" / "errors"
+    for code, name in ((405, "action-non-permise.html"), (413, "trop-volumineux.html")):
+        text = " ".join((pages / name).read_text(encoding="utf-8").split())
+        title, message = ERRORS[code]
+        assert f"<title>{title} · Cartable</title>" in text and f"<h1>{title}</h1>" in text
+        assert message in text, name
+    config = (UNITS.parent / "nginx" / "cartable-proxy.conf").read_text(encoding="utf-8")
+    for code, name in ((405, "action-non-permise.html"), (413, "trop-volumineux.html")):
+        # Once for the whole site, once more in the upload location (which has its own).
+        assert config.count(f"error_page {code} /static/errors/{name};") == 2
 
 
 def test_nginx_checks_every_upload_address_of_the_application(app):

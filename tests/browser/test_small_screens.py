@@ -8,6 +8,7 @@ be wider than the screen: `document.documentElement.scrollWidth` at most 320.
 
 from calendar import monthrange
 from datetime import date, time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -169,6 +170,29 @@ def test_no_page_scrolls_sideways_at_320_px_logged_in(
     ):
         assert expected in measured
     assert len(measured) >= 25, measured
+    assert not wide, "wider than 320 px:\n" + "\n".join(wide)
+
+
+def test_the_pages_nginx_shows_itself_fit_a_phone_and_pass_axe(
+    browser, browser_context_args, live_server, axe
+):
+    """The stand-by page and nginx's refusals (body too large, method not allowed) are
+    static files of the application (deploy/nginx/cartable-proxy.conf): checked as every
+    page is, at 320 px and with axe-core."""
+    folder = Path(live_server.app.static_folder) / "errors"
+    paths = [f"/static/errors/{page.name}" for page in sorted(folder.glob("*.html"))]
+    assert len(paths) == 3, paths
+    context = browser.new_context(**browser_context_args, viewport=PHONE)
+    try:
+        page = context.new_page()
+        measured, wide = too_wide(page, live_server.url, paths)
+        for path in paths:
+            page.goto(live_server.url + path)
+            expect(page.get_by_role("heading", level=1)).to_have_count(1)
+            axe(page)
+    finally:
+        context.close()
+    assert measured == paths
     assert not wide, "wider than 320 px:\n" + "\n".join(wide)
 
 
