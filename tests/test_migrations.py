@@ -52,7 +52,7 @@ LOOKUPS = {
     "faq_entries": [("theme_id", "position"), ("slug",)],
     "faq_themes": [("slug",)],
     "auth_events": [("account_id",)],
-    "api_tokens": [("token_hash",), ("prefix",)],
+    "api_tokens": [("token_hash",), ("prefix",), ("insurer_id",)],  # the command line's
     "staff_members": [("email",)],
     "staff_sessions": [("token_hash",), ("staff_id",)],
     "staff_recovery_codes": [("staff_id",)],

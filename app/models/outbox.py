@@ -77,7 +77,10 @@ class ApiToken(db.Model):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    insurer_id: Mapped[int] = mapped_column(sa.ForeignKey("insurers.id", ondelete="CASCADE"))
+    # Indexed: the command line (app/api/cli.py) lists an insurer's tokens.
+    insurer_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("insurers.id", ondelete="CASCADE"), index=True
+    )
     # The token's first characters, printed with it, name it for `--revoke`.
     prefix: Mapped[str] = mapped_column(sa.String(16), unique=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
