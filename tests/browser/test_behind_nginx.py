@@ -1,0 +1,49 @@
+"""Journeys through the production stack (tests/test_deploy.py: two waitress processes on
+PostgreSQL, Redis, nginx), where what nginx answers by itself meets a real browser."""
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from app.extensions import db
+from app.models import ReimbursementRequest
+from tests import test_deploy
+from tests.conftest import DEFAULT_PASSWORD
+from tests.test_deploy import SOPHIE
+
+# The stack's fixtures (tests/test_deploy.py), started anew for this module.
+workdir, redis_server = test_deploy.workdir, test_deploy.redis_server
+processes, nginx, sophie = test_deploy.processes, test_deploy.nginx, test_deploy.sophie
+
+pytestmark = pytest.mark.browser
+
+NEW_REQUEST = "/remboursements/nouvelle-demande"
+
+
+def test_documents_too_heavy_for_the_form_get_nginxs_french_page(
+    page, nginx, sophie, app, tmp_path
+):
+    """Five scans of 16 MB (80 MB, over the 61 MiB an upload form takes): nginx refuses the
+    body before reading it, and Chromium, over HTTP/1.1 as here, shows its French page, not
+    a reset connection. Nothing is recorded."""
+    scans = []
+    for n in range(5):
+        scan = tmp_path / f"scan-{n}.pdf"
+        scan.write_bytes(b"%PDF-1.4\n" + b"0" * (16 * 1024 * 1024))
+        scans.append(scan)
+    page.goto(nginx.url + "/connexion")
+    page.get_by_label("Adresse e-mail").fill(SOPHIE)
+    page.get_by_label("Mot de passe", exact=True).fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mon Espace")
+    page.goto(nginx.url + NEW_REQUEST)
+    page.get_by_label("Justificatifs").set_input_files(scans)
+    with page.expect_response(lambda answer: NEW_REQUEST in answer.url) as sent:
+        page.get_by_role("button", name="Envoyer ma demande").click()
+    assert sent.value.status == 413
+    expect(page.get_by_role("heading", level=1)).to_have_text("Envoi trop volumineux")
+    expect(page.get_by_text("5 fichiers au plus, de 10 Mo au plus chacun")).to_be_visible()
+    page.get_by_role("link", name="Mes remboursements").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes remboursements")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ReimbursementRequest.id))) == 0
