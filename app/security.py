@@ -38,6 +38,21 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 # Where nginx asks whether an upload may be sent, before it reads its body (main.upload_check).
 UPLOAD_CHECK_PATH = "/verification-envoi"
+_SAFE_NAVIGATION = frozenset({"GET", "HEAD"})
+
+
+def lax_cookies_withheld() -> bool:
+    """Whether the browser kept its `SameSite=Lax` cookies back from this request, as it
+    says in its Fetch Metadata: another site's request, other than a top-level navigation
+    by GET or HEAD (another site's form posted here, say). nginx's check of an upload, a
+    GET, stands for the upload's POST. Browsers that send no `Sec-Fetch-Site` count as
+    sending their cookies."""
+    if request.headers.get("Sec-Fetch-Site") != "cross-site":
+        return False
+    if request.path.startswith(UPLOAD_CHECK_PATH + "/"):
+        return True
+    navigation = request.headers.get("Sec-Fetch-Mode") == "navigate"
+    return not (navigation and request.method in _SAFE_NAVIGATION)
 
 
 def csrf_field_name() -> str:

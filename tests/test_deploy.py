@@ -416,16 +416,26 @@ NEW_REQUEST = "/remboursements/nouvelle-demande"
 
 
 def _upload_answer(
-    nginx, path: str, browser: Browser | None, method: str = "POST", size: int = 60 * 1024 * 1024
+    nginx,
+    path: str,
+    browser: Browser | None,
+    method: str = "POST",
+    size: int = 60 * 1024 * 1024,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict] | None:
     """Announce a body of `size` bytes to `path` through nginx, send its first 64 KB only,
     and read what nginx answers meanwhile: (status, headers), or None when it waits."""
-    answer = _early_answer(nginx, path, browser, method, size)
+    answer = _early_answer(nginx, path, browser, method, size, headers)
     return None if answer is None else answer[:2]
 
 
 def _early_answer(
-    nginx, path: str, browser: Browser | None, method: str, size: int
+    nginx,
+    path: str,
+    browser: Browser | None,
+    method: str,
+    size: int,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict, str] | None:
     """As `_upload_answer`, with the answer's body (read up to its Content-Length)."""
     head = [
@@ -434,6 +444,7 @@ def _early_answer(
         "Content-Type: multipart/form-data; boundary=limite",
         f"Content-Length: {size}",
         "Connection: close",
+        *(f"{name}: {value}" for name, value in (headers or {}).items()),
     ]
     if browser is not None and browser.cookies:
         head.append("Cookie: " + browser.cookie_header())
@@ -495,6 +506,18 @@ def test_nginx_answers_an_anonymous_upload_with_the_login_page_before_its_body(
     assert (
         "Veuillez vous connecter pour accéder à cette page." in login.get(headers["location"]).text
     )
+
+
+def test_nginx_answers_another_sites_upload_without_a_cookie(nginx, processes, app, demo):
+    """Another site's form posted to an upload form comes without the member's Lax cookie:
+    the login page, and no cookie that would replace the member's (app/security.py,
+    lax_cookies_withheld)."""
+    crossing = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    answer = _upload_answer(nginx, NEW_REQUEST, None, headers=crossing)
+    assert answer is not None, "nginx waited for the 60 MB body"
+    status, headers = answer
+    assert status == 303 and headers["location"].startswith("/connexion?next=")
+    assert "set-cookie" not in headers
 
 
 def test_nginx_answers_an_anonymous_upload_inside_an_insurers_frame_too(nginx, app, demo):

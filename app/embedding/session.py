@@ -7,12 +7,13 @@ may then keep it even where third-party cookies are blocked, because the browser
 insurer's top-level site (Cookies Having Independent Partitioned State).
 """
 
-from flask import Flask, g, has_request_context
+from flask import Flask, g, has_request_context, request
 from flask import session as current_session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.wrappers import Response
 
 from app.embedding.context import FRAMED_KEY
+from app.security import lax_cookies_withheld
 
 
 def in_context(current: SessionMixin | None = None) -> bool:
@@ -44,6 +45,11 @@ class EmbeddingSessionInterface(SecureCookieSessionInterface):
         return True if in_context() else super().get_cookie_partitioned(app)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if lax_cookies_withheld() and not request.cookies.get(self.get_cookie_name(app)):
+            # Another site's request came without the visitor's cookie, which the browser
+            # kept back: a new one (the login page's message) would replace it, and log a
+            # member out. The browser keeps its own, and the message is not shown.
+            return
         sending = self.should_set_cookie(app, session)
         if not sending and (session or not session.modified):
             # Nothing to send (Flask's own outcome): spare the cookie's seven attributes,

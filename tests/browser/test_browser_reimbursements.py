@@ -121,3 +121,30 @@ def test_a_disguised_file_is_refused_next_to_the_field(page, live_server, auth, 
     axe(page)
     with live_server.app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(ReimbursementRequest.id))) == 0
+
+
+def test_another_sites_form_posted_to_the_upload_form_leaves_sophie_logged_in(
+    page, live_server, auth
+):
+    """Another site's page posts a form to the upload form: Chromium keeps Sophie's
+    SameSite=Lax cookie back, the portal answers with the login page, and sets no cookie
+    that would replace hers (a logout by another site)."""
+    log_in_as_sophie(page, live_server, auth)
+    target = live_server.url + "/remboursements/nouvelle-demande"
+    trap = (
+        '<!doctype html><html lang="en"><title>Other site</title>'
+        f'<form method="post" action="{target}" enctype="multipart/form-data">'
+        '<input type="hidden" name="nature" value="x"><button>Go</button></form></html>'
+    )
+    page.route(
+        "http://autre-site.test/**",
+        lambda route: route.fulfill(body=trap, content_type="text/html"),
+    )
+    page.goto("http://autre-site.test/piege")
+    with page.expect_response(target) as posted:
+        page.get_by_role("button", name="Go").click()
+    assert "cookie" not in posted.value.request.all_headers()  # kept back by the browser
+    assert posted.value.status in (302, 303)
+    assert "set-cookie" not in posted.value.headers
+    page.goto(live_server.url + "/mon-espace")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mon Espace")
