@@ -450,6 +450,7 @@ def _early_answer(
         head.append("Cookie: " + browser.cookie_header())
     with socket.create_connection(("127.0.0.1", nginx.port), timeout=5) as connection:
         connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + b"-" * 65536)
+        answer = b""
         try:
             answer = connection.recv(65536)
             while b"\r\n\r\n" not in answer or len(_body(answer)) < _length(answer):
@@ -682,8 +683,14 @@ def test_nginx_shows_the_french_stand_by_page_when_no_process_answers(workdir):
     server.start()
     try:
         page = Browser.of(server.url).get("/trajets")
+        # An upload too: its check finds no process, and the page comes before the body.
+        upload = _early_answer(server, NEW_REQUEST, None, "POST", 60 * 1024 * 1024)
     finally:
         server.stop()
     assert page.status == 502
     assert STANDBY in page.text and '<html lang="fr">' in page.text
     assert page.headers["cache-control"] == "no-store"
+    assert upload is not None, "nginx waited for the 60 MB body"
+    status, headers, text = upload
+    assert (status, headers["cache-control"]) == (502, "no-store")
+    assert STANDBY in text
