@@ -41,12 +41,16 @@ UPLOAD_CHECK_PATH = "/verification-envoi"
 _SAFE_NAVIGATION = frozenset({"GET", "HEAD"})
 
 
-def lax_cookies_withheld() -> bool:
-    """Whether the browser kept its `SameSite=Lax` cookies back from this request, as it
-    says in its Fetch Metadata: another site's request, other than a top-level navigation
-    by GET or HEAD (another site's form posted here, say). nginx's check of an upload, a
-    GET, stands for the upload's POST. Browsers that send no `Sec-Fetch-Site` count as
-    sending their cookies."""
+def cross_site_unsafe_request() -> bool:
+    """Whether another site sent this request other than as a navigation by GET or HEAD
+    (its form posted here, say), as the browser says in its Fetch Metadata: the browser then
+    kept its `SameSite=Lax` cookies back. nginx's check of an upload, a GET, stands for the
+    upload's POST.
+
+    `Sec-Fetch-Dest` is not looked at: an insurer's frame opened by its site (a cross-site
+    navigation into an iframe) must get its partitioned cookie, and a browser refuses a Lax
+    cookie from a cross-site frame anyway. Browsers that send no `Sec-Fetch-Site` (Safari
+    before 16.4) count as same-site, as before."""
     if request.headers.get("Sec-Fetch-Site") != "cross-site":
         return False
     if request.path.startswith(UPLOAD_CHECK_PATH + "/"):

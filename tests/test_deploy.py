@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.main.errors import ERRORS
 from app.models import Account, Address, AddressKind, Member, Trip
+from app.reimbursements.rules import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 from deploy.drilling.client import Browser
 from deploy.drilling.stack import (
     REPOSITORY,
@@ -421,11 +422,12 @@ def _upload_answer(
     browser: Browser | None,
     method: str = "POST",
     size: int = 60 * 1024 * 1024,
-    headers: dict[str, str] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> tuple[int, dict] | None:
-    """Announce a body of `size` bytes to `path` through nginx, send its first 64 KB only,
-    and read what nginx answers meanwhile: (status, headers), or None when it waits."""
-    answer = _early_answer(nginx, path, browser, method, size, headers)
+    """Announce a body of `size` bytes to `path` through nginx (with the `extra` request
+    headers), send its first 64 KB only, and read what nginx answers meanwhile: (status,
+    headers), or None when it waits or closes without an answer."""
+    answer = _early_answer(nginx, path, browser, method, size, extra)
     return None if answer is None else answer[:2]
 
 
@@ -435,7 +437,7 @@ def _early_answer(
     browser: Browser | None,
     method: str,
     size: int,
-    headers: dict[str, str] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> tuple[int, dict, str] | None:
     """As `_upload_answer`, with the answer's body (read up to its Content-Length)."""
     head = [
@@ -444,7 +446,7 @@ def _early_answer(
         "Content-Type: multipart/form-data; boundary=limite",
         f"Content-Length: {size}",
         "Connection: close",
-        *(f"{name}: {value}" for name, value in (headers or {}).items()),
+        *(f"{name}: {value}" for name, value in (extra or {}).items()),
     ]
     if browser is not None and browser.cookies:
         head.append("Cookie: " + browser.cookie_header())
@@ -459,8 +461,9 @@ def _early_answer(
                     break
                 answer += more
         except TimeoutError:
-            if not answer:
-                return None
+            pass
+    if not answer:
+        return None
     status_line, *lines = answer.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
     fields = (line.partition(":") for line in lines)
     headers = {name.lower(): value.strip() for name, _, value in fields}
@@ -512,9 +515,9 @@ def test_nginx_answers_an_anonymous_upload_with_the_login_page_before_its_body(
 def test_nginx_answers_another_sites_upload_without_a_cookie(nginx, processes, app, demo):
     """Another site's form posted to an upload form comes without the member's Lax cookie:
     the login page, and no cookie that would replace the member's (app/security.py,
-    lax_cookies_withheld)."""
+    cross_site_unsafe_request)."""
     crossing = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
-    answer = _upload_answer(nginx, NEW_REQUEST, None, headers=crossing)
+    answer = _upload_answer(nginx, NEW_REQUEST, None, extra=crossing)
     assert answer is not None, "nginx waited for the 60 MB body"
     status, headers = answer
     assert status == 303 and headers["location"].startswith("/connexion?next=")
@@ -597,7 +600,9 @@ def test_nginx_answers_documents_over_the_upload_limit_in_french_at_once(nginx, 
     assert headers["content-type"].startswith("text/html")
     assert headers["cache-control"] == "no-store"
     assert '<html lang="fr">' in page and "<h1>Envoi trop volumineux</h1>" in page
-    assert "5 fichiers au plus, de 10 Mo au plus chacun" in " ".join(page.split())
+    # The form's limits, as the application's rules say them.
+    limits = f"au plus {MAX_DOCUMENTS} fichiers, de {MAX_DOCUMENT_BYTES // 1024**2} Mo chacun"
+    assert limits in " ".join(page.split())
     assert _logged(processes, "POST", NEW_REQUEST) == received  # nothing reached a process
 
 

@@ -103,3 +103,12 @@ def test_another_sites_request_that_carries_the_cookie_is_answered_as_usual(clie
     answer = client.get(f"/verification-envoi{UPLOAD}", headers=CROSS_SITE_FORM)
     assert answer.status_code == 403
     assert "cartable_session=" in answer.headers["Set-Cookie"]
+
+
+def test_an_insurers_site_opening_its_frame_still_gets_the_partitioned_cookie(client, demo):
+    """The insurer's page opens the portal in its frame: a navigation from another site,
+    by GET, which must set the context's cookie (Lax cookies are not at stake there)."""
+    framed = {**CROSS_SITE_FORM, "Sec-Fetch-Dest": "iframe"}
+    answer = client.get("/e/demo", headers=framed)
+    *_, cookie = answer.headers.getlist("Set-Cookie")  # after the Lax one's expiry
+    assert "cartable_session=" in cookie and "Partitioned" in cookie

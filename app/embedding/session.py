@@ -13,7 +13,7 @@ from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.wrappers import Response
 
 from app.embedding.context import FRAMED_KEY
-from app.security import lax_cookies_withheld
+from app.security import cross_site_unsafe_request
 
 
 def in_context(current: SessionMixin | None = None) -> bool:
@@ -45,10 +45,12 @@ class EmbeddingSessionInterface(SecureCookieSessionInterface):
         return True if in_context() else super().get_cookie_partitioned(app)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        if lax_cookies_withheld() and not request.cookies.get(self.get_cookie_name(app)):
+        if cross_site_unsafe_request() and not request.cookies.get(self.get_cookie_name(app)):
             # Another site's request came without the visitor's cookie, which the browser
             # kept back: a new one (the login page's message) would replace it, and log a
             # member out. The browser keeps its own, and the message is not shown.
+            if session.accessed:
+                response.vary.add("Cookie")
             return
         sending = self.should_set_cookie(app, session)
         if not sending and (session or not session.modified):

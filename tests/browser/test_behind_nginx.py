@@ -42,7 +42,7 @@ def test_documents_too_heavy_for_the_form_get_nginxs_french_page(
         page.get_by_role("button", name="Envoyer ma demande").click()
     assert sent.value.status == 413
     expect(page.get_by_role("heading", level=1)).to_have_text("Envoi trop volumineux")
-    expect(page.get_by_text("5 fichiers au plus, de 10 Mo au plus chacun")).to_be_visible()
+    expect(page.get_by_text("au plus 5 fichiers, de 10 Mo chacun au maximum")).to_be_visible()
     page.get_by_role("link", name="Mes remboursements").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes remboursements")
     with app.app_context():
