@@ -6,6 +6,7 @@ empty tables. `TEST_DATABASE_URL` runs the suite on PostgreSQL instead of SQLite
 
 import os
 import re
+import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from app.models import Account, Member
 from app.outbox import worker
 from app.outbox.worker import Tally
 from config import TestingConfig
+from deploy.drilling.stack import Nginx, Redis, WebProcess, app_environment
 
 DEFAULT_PASSWORD = "Cartable2026!"
 
@@ -303,6 +305,58 @@ def auth(app, client, demo) -> Auth:
 def other_client(app):
     """A second browser, for access checks from another account."""
     return app.test_client()
+
+
+# --- The production stack -----------------------------------------------------------------
+# Real processes for tests/test_deploy.py and the browser journeys behind nginx: two
+# waitress processes of the portal on the suite's PostgreSQL database, a Redis of their
+# own, nginx in front (deploy/nginx). Started once per test module; skipped on SQLite, or
+# when redis-server or nginx is missing (`.ci/run` installs them).
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="module")
+def redis_server(workdir):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is missing (apt-get install -y redis-server)")
+    server = Redis(workdir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def processes(database_url, redis_server, workdir):
+    """Two waitress processes, as the systemd unit starts them."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("production runs on PostgreSQL: set TEST_DATABASE_URL")
+    environment = app_environment(
+        database_url=database_url, redis_url=redis_server.url, workdir=workdir
+    )
+    started = [WebProcess(workdir, f"web-{n}", environment) for n in (1, 2)]
+    try:
+        for process in started:
+            process.start(wait=False)
+        for process in started:
+            process.wait_ready()
+        yield started
+    finally:
+        for process in started:
+            process.stop()
+
+
+@pytest.fixture(scope="module")
+def nginx(processes, workdir):
+    if shutil.which("nginx") is None and not shutil.os.path.exists("/usr/sbin/nginx"):
+        pytest.skip("nginx is missing (apt-get install -y nginx)")
+    server = Nginx(workdir, [process.port for process in processes])
+    server.start()
+    yield server
+    server.stop()
 
 
 # --- Query counting -----------------------------------------------------------------------

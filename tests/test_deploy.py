@@ -16,6 +16,8 @@ import urllib.parse
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 from app.extensions import db
 from app.main.errors import ERRORS
@@ -26,11 +28,12 @@ from deploy.drilling.stack import (
     REPOSITORY,
     UNITS,
     Nginx,
-    Redis,
     WebProcess,
     app_environment,
     free_port,
+    http_status,
     unit_command,
+    wait_until,
 )
 from tests.conftest import DEFAULT_PASSWORD
 from tests.test_trips import bookable_day
@@ -58,51 +61,6 @@ def test_the_stack_starts_each_process_with_its_systemd_units_command():
         assert "WorkingDirectory=/srv/cartable\n" in text
         assert "EnvironmentFile=/etc/cartable/cartable.env\n" in text
         assert "Restart=always\n" in text
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("stack")
-
-
-@pytest.fixture(scope="module")
-def redis_server(workdir):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is missing (apt-get install -y redis-server)")
-    server = Redis(workdir)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def processes(database_url, redis_server, workdir):
-    """Two waitress processes, as the systemd unit starts them."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("production runs on PostgreSQL: set TEST_DATABASE_URL")
-    environment = app_environment(
-        database_url=database_url, redis_url=redis_server.url, workdir=workdir
-    )
-    started = [WebProcess(workdir, f"web-{n}", environment) for n in (1, 2)]
-    try:
-        for process in started:
-            process.start(wait=False)
-        for process in started:
-            process.wait_ready()
-        yield started
-    finally:
-        for process in started:
-            process.stop()
-
-
-@pytest.fixture(scope="module")
-def nginx(processes, workdir):
-    if shutil.which("nginx") is None and not shutil.os.path.exists("/usr/sbin/nginx"):
-        pytest.skip("nginx is missing (apt-get install -y nginx)")
-    server = Nginx(workdir, [process.port for process in processes])
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -678,6 +636,42 @@ def test_nginx_compresses_pages_and_static_text_for_browsers_that_ask(nginx):
     assert b"{" in gzip.decompress(body)
     # A client that does not ask gets the page as it is.
     assert "Questions fréquentes" in Browser.of(nginx.url).get("/faq").text
+
+
+def test_a_check_the_application_cannot_answer_lets_the_upload_go_on(
+    workdir, redis_server, database_url
+):
+    """The database down: the check's answer is the application's 503, not a missing
+    process. nginx sends the upload on, and the application answers it itself (its own
+    stand-by page), as it would without nginx."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("production runs on PostgreSQL: set TEST_DATABASE_URL")
+    unreachable = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"
+    environment = app_environment(
+        database_url=unreachable, redis_url=redis_server.url, workdir=workdir
+    )
+    process = WebProcess(workdir, "web-without-database", environment)
+    process.start(wait=False)
+    server = Nginx(workdir / "unsure", [process.port])
+    try:
+        wait_until(lambda: http_status(f"http://127.0.0.1:{process.port}/sante") == 200, 60, "web")
+        (workdir / "unsure").mkdir(exist_ok=True)
+        server.start()
+        # A member's cookie: the check must read the session's row, and cannot.
+        signer = Flask(__name__)
+        signer.secret_key = environment["SECRET_KEY"]
+        serializer = SecureCookieSessionInterface().get_signing_serializer(signer)
+        browser = Browser.of(server.url)
+        browser.cookies["cartable_session"] = serializer.dumps({"_user_id": "jeton"})
+        answer = _early_answer(server, NEW_REQUEST, browser, "POST", 65536)
+    finally:
+        server.stop()
+        process.stop()
+    assert answer is not None
+    status, headers, page = answer
+    assert (status, headers["retry-after"]) == (503, "5") and STANDBY in page
+    assert _logged([process], "GET", CHECK, 503) == 1
+    assert _logged([process], "POST", NEW_REQUEST, 503) == 1  # the upload went on
 
 
 def test_nginx_shows_the_french_stand_by_page_when_no_process_answers(workdir):

@@ -1,4 +1,4 @@
-"""Journeys through the production stack (tests/test_deploy.py: two waitress processes on
+"""Journeys through the production stack (tests/conftest.py: two waitress processes on
 PostgreSQL, Redis, nginx), where what nginx answers by itself meets a real browser."""
 
 import pytest
@@ -7,25 +7,20 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import ReimbursementRequest
-from tests import test_deploy
 from tests.conftest import DEFAULT_PASSWORD
-from tests.test_deploy import SOPHIE
-
-# The stack's fixtures (tests/test_deploy.py), started anew for this module.
-workdir, redis_server = test_deploy.workdir, test_deploy.redis_server
-processes, nginx, sophie = test_deploy.processes, test_deploy.nginx, test_deploy.sophie
 
 pytestmark = pytest.mark.browser
+
+SOPHIE = "sophie.martin@example.fr"  # auth.create_account's
 
 NEW_REQUEST = "/remboursements/nouvelle-demande"
 
 
-def test_documents_too_heavy_for_the_form_get_nginxs_french_page(
-    page, nginx, sophie, app, tmp_path
-):
+def test_documents_too_heavy_for_the_form_get_nginxs_french_page(page, nginx, auth, app, tmp_path):
     """Five scans of 16 MB (80 MB, over the 61 MiB an upload form takes): nginx refuses the
     body before reading it, and Chromium, over HTTP/1.1 as here, shows its French page, not
     a reset connection. Nothing is recorded."""
+    auth.create_account()
     scans = []
     for n in range(5):
         scan = tmp_path / f"scan-{n}.pdf"
