@@ -11,8 +11,10 @@ import json
 import re
 import shutil
 import socket
+import subprocess
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -562,6 +564,39 @@ def test_nginx_answers_documents_over_the_upload_limit_in_french_at_once(nginx, 
     limits = f"au plus {MAX_DOCUMENTS} fichiers, de {MAX_DOCUMENT_BYTES // 1024**2} Mo chacun"
     assert limits in " ".join(page.split())
     assert _logged(processes, "POST", NEW_REQUEST) == received  # nothing reached a process
+
+
+def _curl_http2(nginx, path: str, body: Path) -> tuple[int, str]:
+    """POST `body` to `path` over HTTP/2 (h2c, nginx's second port): (status, page)."""
+    curl = shutil.which("curl")
+    if (
+        curl is None
+        or "HTTP2"
+        not in subprocess.run(
+            [curl, "--version"], capture_output=True, text=True, check=True
+        ).stdout
+    ):
+        pytest.skip("curl with HTTP/2 is missing (apt-get install -y curl)")
+    url = f"http://127.0.0.1:{nginx.http2_port}{path}"
+    done = subprocess.run(
+        [curl, "--http2-prior-knowledge", "-sS", "-w", "\n%{http_code}", "--data-binary",
+         f"@{body}", url],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    page, _, status = done.stdout.rpartition("\n")
+    return int(status), page
+
+
+def test_over_http2_as_in_production_nginx_refuses_heavy_bodies_in_french(nginx, tmp_path):
+    """Production speaks HTTP/2 (deploy/nginx/cartable.conf), where nginx sends its 413
+    page before it has discarded the body: the error pages' location must take any body,
+    or the page would be refused again (nginx's English 413)."""
+    heavy = tmp_path / "documents.bin"
+    with heavy.open("wb") as sparse:
+        sparse.truncate(80 * 1024 * 1024)
+    for path in (NEW_REQUEST, "/connexion"):
+        status, page = _curl_http2(nginx, path, heavy)
+        assert status == 413 and "<h1>Envoi trop volumineux</h1>" in page, path
 
 
 def test_nginx_refusal_pages_say_what_the_application_says():

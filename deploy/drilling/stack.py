@@ -228,6 +228,7 @@ class Nginx:
     def __init__(self, workdir: Path, upstream_ports: list[int]) -> None:
         self.workdir = workdir / "nginx"
         self.port = free_port()
+        self.http2_port = free_port()  # HTTP/2 without TLS (h2c), as production's protocol
         self.upstream_ports = upstream_ports
         self.process: subprocess.Popen | None = None
 
@@ -266,6 +267,7 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{self.port};
+        listen 127.0.0.1:{self.http2_port} http2;
         server_name localhost;
         set $cartable_root {REPOSITORY};
         include {deploy}/cartable-proxy.conf;
