@@ -7,6 +7,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
+from app.read_only import READ_METHODS
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -38,7 +40,6 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 # Where nginx asks whether an upload may be sent, before it reads its body (main.upload_check).
 UPLOAD_CHECK_PATH = "/verification-envoi"
-_SAFE_NAVIGATION = frozenset({"GET", "HEAD"})
 
 
 def cross_site_unsafe_request() -> bool:
@@ -56,7 +57,7 @@ def cross_site_unsafe_request() -> bool:
     if request.path.startswith(UPLOAD_CHECK_PATH + "/"):
         return True
     navigation = request.headers.get("Sec-Fetch-Mode") == "navigate"
-    return not (navigation and request.method in _SAFE_NAVIGATION)
+    return not (navigation and request.method in READ_METHODS)
 
 
 def csrf_field_name() -> str:

@@ -612,13 +612,12 @@ def test_nginx_refusal_pages_say_what_the_application_says():
     """nginx's own 405 and 413 pages carry the application's title and message for them
     (app/main/errors.py), as its stand-by page carries the application's 503 page."""
     pages = REPOSITORY / "app" / "static" / "errors"
+    config = (UNITS.parent / "nginx" / "cartable-proxy.conf").read_text(encoding="utf-8")
     for code, name in ((405, "action-non-permise.html"), (413, "trop-volumineux.html")):
         text = " ".join((pages / name).read_text(encoding="utf-8").split())
         title, message = ERRORS[code]
         assert f"<title>{title} · Cartable</title>" in text and f"<h1>{title}</h1>" in text
         assert message in text, name
-    config = (UNITS.parent / "nginx" / "cartable-proxy.conf").read_text(encoding="utf-8")
-    for code, name in ((405, "action-non-permise.html"), (413, "trop-volumineux.html")):
         # Once for the whole site, once more in the upload location (which has its own).
         assert config.count(f"error_page {code} /static/errors/{name};") == 2
 

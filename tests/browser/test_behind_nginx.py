@@ -7,11 +7,9 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import ReimbursementRequest
-from tests.conftest import DEFAULT_PASSWORD
+from tests.browser.test_small_screens import log_in
 
 pytestmark = pytest.mark.browser
-
-SOPHIE = "sophie.martin@example.fr"  # auth.create_account's
 
 NEW_REQUEST = "/remboursements/nouvelle-demande"
 
@@ -26,11 +24,7 @@ def test_documents_too_heavy_for_the_form_get_nginxs_french_page(page, nginx, au
         scan = tmp_path / f"scan-{n}.pdf"
         scan.write_bytes(b"%PDF-1.4\n" + b"0" * (16 * 1024 * 1024))
         scans.append(scan)
-    page.goto(nginx.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(SOPHIE)
-    page.get_by_label("Mot de passe", exact=True).fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Mon Espace")
+    log_in(page, nginx)
     page.goto(nginx.url + NEW_REQUEST)
     page.get_by_label("Justificatifs").set_input_files(scans)
     with page.expect_response(lambda answer: NEW_REQUEST in answer.url) as sent:
