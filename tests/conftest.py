@@ -28,7 +28,7 @@ from app.models import Account, Member
 from app.outbox import worker
 from app.outbox.worker import Tally
 from config import TestingConfig
-from deploy.drilling.stack import Nginx, Redis, WebProcess, app_environment
+from deploy.drilling.stack import Nginx, ProductionSite, Redis, WebProcess, app_environment
 
 DEFAULT_PASSWORD = "Cartable2026!"
 
@@ -354,6 +354,20 @@ def nginx(processes, workdir):
     if shutil.which("nginx") is None and not shutil.os.path.exists("/usr/sbin/nginx"):
         pytest.skip("nginx is missing (apt-get install -y nginx)")
     server = Nginx(workdir, [process.port for process in processes])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def production_site(processes, workdir):
+    """The production site file itself (deploy/nginx/cartable.conf): TLS and HTTP/2, with a
+    throwaway certificate, and the redirect from plain HTTP."""
+    if shutil.which("nginx") is None and not shutil.os.path.exists("/usr/sbin/nginx"):
+        pytest.skip("nginx is missing (apt-get install -y nginx)")
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is missing (apt-get install -y openssl)")
+    server = ProductionSite(workdir, [process.port for process in processes])
     server.start()
     yield server
     server.stop()

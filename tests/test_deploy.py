@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 import urllib.parse
@@ -30,6 +31,7 @@ from deploy.drilling.stack import (
     REPOSITORY,
     UNITS,
     Nginx,
+    ProductionSite,
     WebProcess,
     app_environment,
     free_port,
@@ -566,13 +568,8 @@ def test_nginx_answers_documents_over_the_upload_limit_in_french_at_once(nginx, 
     assert _logged(processes, "POST", NEW_REQUEST) == received  # nothing reached a process
 
 
-def _curl_http2(nginx, path: str, body: Path) -> tuple[int, str]:
-    """POST `body` to `path` over HTTP/2 (h2c, nginx's second port): (status, page).
-
-    nginx answers before the body is sent, then resets the stream (RFC 9113, 8.1, a
-    complete answer ends an unfinished request). curl 7.88 (Debian 12) loses the answer
-    to that reset now and then, while it is still sending (exit 92, no status: seen 3 times
-    in 80 here): such a lost answer is asked again, up to three times."""
+def _curl_with_http2() -> str:
+    """curl's path; the test is skipped when curl cannot speak HTTP/2."""
     curl = shutil.which("curl")
     if (
         curl is None
@@ -582,6 +579,17 @@ def _curl_http2(nginx, path: str, body: Path) -> tuple[int, str]:
         ).stdout
     ):
         pytest.skip("curl with HTTP/2 is missing (apt-get install -y curl)")
+    return curl
+
+
+def _curl_http2(nginx, path: str, body: Path) -> tuple[int, str]:
+    """POST `body` to `path` over HTTP/2 (h2c, nginx's second port): (status, page).
+
+    nginx answers before the body is sent, then resets the stream (RFC 9113, 8.1, a
+    complete answer ends an unfinished request). curl 7.88 (Debian 12) loses the answer
+    to that reset now and then, while it is still sending (exit 92, no status: seen 3 times
+    in 80 here): such a lost answer is asked again, up to three times."""
+    curl = _curl_with_http2()
     url = f"http://127.0.0.1:{nginx.http2_port}{path}"
     for _ in range(3):
         done = subprocess.run(
@@ -606,6 +614,53 @@ def test_over_http2_as_in_production_nginx_refuses_heavy_bodies_in_french(nginx,
     for path in (NEW_REQUEST, "/connexion"):
         status, page = _curl_http2(nginx, path, heavy)
         assert status == 413 and "<h1>Envoi trop volumineux</h1>" in page, path
+
+
+def test_the_production_site_sends_plain_http_to_https(production_site):
+    """deploy/nginx/cartable.conf itself: a plain HTTP request, whatever its method, is sent
+    to the same address over HTTPS."""
+    for method in ("GET", "POST"):
+        connection = http.client.HTTPConnection("127.0.0.1", production_site.http_port, timeout=10)
+        connection.request(
+            method, "/trajets?mois=2027-01", headers={"Host": ProductionSite.SERVER_NAME}
+        )
+        answer = connection.getresponse()
+        assert answer.status == 301, method
+        assert answer.headers["Location"] == (
+            f"https://{ProductionSite.SERVER_NAME}/trajets?mois=2027-01"
+        )
+        connection.close()
+
+
+def test_the_production_site_serves_the_portal_over_tls_with_http2(production_site, processes):
+    """Over TLS, with the site's certificate, HTTP/2 for browsers that offer it (curl) and
+    HTTP/1.1 for the others (Python). The application learns from nginx that the request
+    came over HTTPS (its log line says so); answers carry HSTS and Secure cookies."""
+    name, port = ProductionSite.SERVER_NAME, production_site.port
+    done = subprocess.run(
+        [_curl_with_http2(), "--http2", "-sS", "--cacert", str(production_site.certificate),
+         "--resolve", f"{name}:{port}:127.0.0.1", "-D", "-", "-o", "/dev/null",
+         "-w", "protocol=%{http_version}", f"https://{name}:{port}/connexion"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    head = done.stdout.lower()
+    assert head.startswith("http/2 200"), done.stdout
+    assert done.stdout.endswith("protocol=2")
+    assert "strict-transport-security: max-age=31536000" in head
+    (cookie,) = [line for line in head.splitlines() if line.startswith("set-cookie:")]
+    assert "; secure" in cookie and "; httponly" in cookie
+    # One id, nginx's: not the application's echo of it beside.
+    (request_id,) = re.findall(r"^x-request-id: (\w+)", head, re.MULTILINE)
+    assert _logged_request(processes, request_id)["scheme"] == "https"
+
+    context = ssl.create_default_context(cafile=production_site.certificate)
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    connection.request("GET", "/connexion", headers={"Host": name})
+    answer = connection.getresponse()
+    assert (answer.status, answer.version) == (200, 11)
+    assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "<h1>Connexion</h1>" in answer.read().decode()
+    connection.close()
 
 
 def test_nginx_refusal_pages_say_what_the_application_says():

@@ -25,6 +25,7 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[2]
 PYTHON_BIN = Path(sys.executable).parent
 UNITS = REPOSITORY / "deploy" / "systemd"
+DEPLOY_NGINX = REPOSITORY / "deploy" / "nginx"
 # Where the units expect the portal: its checkout and its virtualenv.
 INSTALLED = "/srv/cartable"
 
@@ -241,11 +242,6 @@ class Nginx:
         return self.workdir / "access.log"
 
     def configuration(self) -> str:
-        deploy = REPOSITORY / "deploy" / "nginx"
-        servers = "\n".join(
-            f"        server 127.0.0.1:{port} max_fails=3 fail_timeout=5s;"
-            for port in self.upstream_ports
-        )
         user = "user root root;\n" if os.geteuid() == 0 else ""
         return f"""{user}worker_processes 1;
 pid {self.workdir}/nginx.pid;
@@ -259,8 +255,19 @@ http {{
     fastcgi_temp_path {self.workdir}/fastcgi;
     uwsgi_temp_path {self.workdir}/uwsgi;
     scgi_temp_path {self.workdir}/scgi;
-    include {deploy}/cartable-http.conf;
-    access_log {self.access_log} cartable;
+    include {DEPLOY_NGINX}/cartable-http.conf;
+{self.site()}
+}}
+"""
+
+    def site(self) -> str:
+        """The upstream and the server: the production site's proxy settings, in plain HTTP
+        and in HTTP/2 without TLS."""
+        servers = "\n".join(
+            f"        server 127.0.0.1:{port} max_fails=3 fail_timeout=5s;"
+            for port in self.upstream_ports
+        )
+        return f"""    access_log {self.access_log} cartable;
     upstream cartable {{
 {servers}
         keepalive 16;
@@ -270,10 +277,8 @@ http {{
         listen 127.0.0.1:{self.http2_port} http2;
         server_name localhost;
         set $cartable_root {REPOSITORY};
-        include {deploy}/cartable-proxy.conf;
-    }}
-}}
-"""
+        include {DEPLOY_NGINX}/cartable-proxy.conf;
+    }}"""
 
     def start(self) -> None:
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -293,6 +298,77 @@ http {{
     def stop(self) -> None:
         _stop_process(self.process)
         self.process = None
+
+
+class ProductionSite(Nginx):
+    """nginx serving the production site itself (deploy/nginx/cartable.conf): TLS with
+    HTTP/2 on `port`, and the redirect from plain HTTP on `http_port`. Only what ties the
+    file to a server changes: ports on loopback, the upstream's processes, a throwaway
+    certificate for `SERVER_NAME`, the checkout's and the logs' folders."""
+
+    SERVER_NAME = "cartable.example.fr"
+
+    def __init__(self, workdir: Path, upstream_ports: list[int]) -> None:
+        super().__init__(workdir, upstream_ports)
+        self.workdir = workdir / "site"
+        self.http_port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def certificate(self) -> Path:
+        return self.workdir / "certificate.pem"
+
+    def site(self) -> str:
+        """cartable.conf with each server-specific line replaced; a line that is no longer
+        in the file stops the start, so that the tests never serve a site of their own."""
+        servers = "".join(
+            f"    server 127.0.0.1:{port} max_fails=3 fail_timeout=5s;\n"
+            for port in self.upstream_ports
+        )
+        replacements = [
+            (
+                "    server 127.0.0.1:8001 max_fails=3 fail_timeout=5s;\n"
+                "    server 127.0.0.1:8002 max_fails=3 fail_timeout=5s;\n",
+                servers,
+            ),
+            ("    listen 80;\n", f"    listen 127.0.0.1:{self.http_port};\n"),
+            ("    listen [::]:80;\n", ""),
+            ("    listen 443 ssl http2;\n", f"    listen 127.0.0.1:{self.port} ssl http2;\n"),
+            ("    listen [::]:443 ssl http2;\n", ""),
+            (
+                f"/etc/letsencrypt/live/{self.SERVER_NAME}/fullchain.pem",
+                str(self.certificate),
+            ),
+            (
+                f"/etc/letsencrypt/live/{self.SERVER_NAME}/privkey.pem",
+                str(self.workdir / "key.pem"),
+            ),
+            ("/var/log/nginx/cartable.access.log", str(self.access_log)),
+            ("/var/log/nginx/cartable.error.log", str(self.workdir / "error.log")),
+            (f"{INSTALLED}/", f"{REPOSITORY}/"),
+            (f" {INSTALLED};", f" {REPOSITORY};"),
+        ]
+        text = (DEPLOY_NGINX / "cartable.conf").read_text(encoding="utf-8")
+        for old, new in replacements:
+            if old not in text:
+                raise RuntimeError(f"deploy/nginx/cartable.conf no longer holds {old!r}")
+            text = text.replace(old, new)
+        return text
+
+    def start(self) -> None:
+        """A certificate of a day for SERVER_NAME and 127.0.0.1, then nginx."""
+        self.workdir.mkdir(exist_ok=True)
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-subj", f"/CN={self.SERVER_NAME}",
+             "-addext", f"subjectAltName=DNS:{self.SERVER_NAME},IP:127.0.0.1",
+             "-keyout", str(self.workdir / "key.pem"), "-out", str(self.certificate)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        super().start()
 
 
 def app_environment(*, database_url: str, redis_url: str, workdir: Path, **extra) -> dict:
