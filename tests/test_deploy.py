@@ -616,6 +616,16 @@ def test_over_http2_as_in_production_nginx_refuses_heavy_bodies_in_french(nginx,
         assert status == 413 and "<h1>Envoi trop volumineux</h1>" in page, path
 
 
+def test_nginx_does_not_tell_its_version(nginx):
+    """Neither in its headers nor on the error pages nginx writes itself (its 404 to an
+    outside request for the upload check)."""
+    page = Browser.of(nginx.url).get("/faq")
+    assert page.headers["server"] == "nginx"
+    refused = Browser.of(nginx.url).get(CHECK)
+    assert refused.status == 404 and refused.headers["server"] == "nginx"
+    assert "<center>nginx</center>" in refused.text
+
+
 def test_the_production_site_sends_plain_http_to_https(production_site):
     """deploy/nginx/cartable.conf itself: a plain HTTP request, whatever its method, is sent
     to the same address over HTTPS."""
