@@ -644,8 +644,9 @@ def test_the_production_site_sends_plain_http_to_https(production_site):
 
 def test_the_production_site_serves_the_portal_over_tls_with_http2(production_site, processes):
     """Over TLS, with the site's certificate, HTTP/2 for browsers that offer it (curl) and
-    HTTP/1.1 for the others (Python). The application learns from nginx that the request
-    came over HTTPS (its log line says so); answers carry HSTS and Secure cookies."""
+    HTTP/1.1 for the others (Python's http.client). The application learns from nginx that
+    the request came over HTTPS (its log line says so); answers carry HSTS and Secure
+    cookies."""
     name, port = ProductionSite.SERVER_NAME, production_site.port
     done = subprocess.run(
         [_curl_with_http2(), "--http2", "-sS", "--cacert", str(production_site.certificate),
@@ -663,14 +664,20 @@ def test_the_production_site_serves_the_portal_over_tls_with_http2(production_si
     (request_id,) = re.findall(r"^x-request-id: (\w+)", head, re.MULTILINE)
     assert _logged_request(processes, request_id)["scheme"] == "https"
 
-    context = ssl.create_default_context(cafile=production_site.certificate)
-    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
-    connection.request("GET", "/connexion", headers={"Host": name})
-    answer = connection.getresponse()
-    assert (answer.status, answer.version) == (200, 11)
-    assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
-    assert "<h1>Connexion</h1>" in answer.read().decode()
-    connection.close()
+    tls = ssl.create_default_context(cafile=production_site.certificate)
+    page = Browser.of(production_site.url, tls=tls).get("/connexion")
+    assert page.status == 200 and "<h1>Connexion</h1>" in page.text
+    assert page.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_over_https_on_another_port_than_443_forms_are_taken(production_site, sophie):
+    """Flask-WTF compares a form's referrer with the host over HTTPS: nginx passes the port
+    the browser used along with the host, or every form of a site on another port than 443
+    (a staging site, this one) would be refused."""
+    tls = ssl.create_default_context(cafile=production_site.certificate)
+    browser = Browser.of(production_site.url, tls=tls)
+    assert browser.log_in(SOPHIE, DEFAULT_PASSWORD).status == 302
+    assert "<h1>Mon Espace</h1>" in browser.get("/mon-espace").text
 
 
 def test_nginx_refusal_pages_say_what_the_application_says():

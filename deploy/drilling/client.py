@@ -1,13 +1,15 @@
 """A browser for scripts: cookies, CSRF tokens, one connection per request, nothing hidden.
 
 It keeps the session cookie even though the portal marks it `Secure` (PUBLIC_URL is https):
-it stands for a browser talking to the TLS end in front of nginx.
+it stands for a browser talking to the TLS end in front of nginx, or speaks TLS itself when
+given an `ssl.SSLContext` (the tests' production site).
 """
 
 from __future__ import annotations
 
 import http.client
 import re
+import ssl
 import urllib.parse
 from dataclasses import dataclass, field
 
@@ -36,21 +38,30 @@ class Browser:
     timeout: float = 40.0  # longer than nginx's proxy_read_timeout: nginx answers first
     source_address: str | None = None
     cookies: dict[str, str] = field(default_factory=dict)
+    tls: ssl.SSLContext | None = None  # HTTPS with this context, plain HTTP without
 
     @classmethod
     def of(cls, base_url: str, **kwargs) -> Browser:
         parts = urllib.parse.urlsplit(base_url)
         return cls(parts.hostname, parts.port, **kwargs)
 
+    @property
+    def origin(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
     def request(
         self, method: str, path: str, body: dict | None = None, headers: dict | None = None
     ) -> Page:
-        connection = http.client.HTTPConnection(
-            self.host,
-            self.port,
-            timeout=self.timeout,
-            source_address=(self.source_address, 0) if self.source_address else None,
-        )
+        options = {
+            "timeout": self.timeout,
+            "source_address": (self.source_address, 0) if self.source_address else None,
+        }
+        if self.tls is None:
+            connection = http.client.HTTPConnection(self.host, self.port, **options)
+        else:
+            connection = http.client.HTTPSConnection(
+                self.host, self.port, context=self.tls, **options
+            )
         sent = {"Connection": "close", "User-Agent": "cartable-exercice/1"}
         if self.cookies:
             sent["Cookie"] = self.cookie_header()
@@ -58,7 +69,7 @@ class Browser:
         if body is not None:
             data = urllib.parse.urlencode(body)
             sent["Content-Type"] = "application/x-www-form-urlencoded"
-            sent["Referer"] = f"http://{self.host}:{self.port}{path}"
+            sent["Referer"] = self.origin + path
         sent.update(headers or {})
         try:
             connection.request(method, path, body=data, headers=sent)
