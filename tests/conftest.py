@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import flask_migrate
 import pytest
@@ -349,10 +350,14 @@ def processes(database_url, redis_server, workdir):
             process.stop()
 
 
+def _skip_without_nginx() -> None:
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        pytest.skip("nginx is missing (apt-get install -y nginx)")
+
+
 @pytest.fixture(scope="module")
 def nginx(processes, workdir):
-    if shutil.which("nginx") is None and not shutil.os.path.exists("/usr/sbin/nginx"):
-        pytest.skip("nginx is missing (apt-get install -y nginx)")
+    _skip_without_nginx()
     server = Nginx(workdir, [process.port for process in processes])
     server.start()
     yield server
@@ -363,8 +368,7 @@ def nginx(processes, workdir):
 def production_site(processes, workdir):
     """The production site file itself (deploy/nginx/cartable.conf): TLS and HTTP/2, with a
     throwaway certificate, and the redirect from plain HTTP."""
-    if shutil.which("nginx") is None and not shutil.os.path.exists("/usr/sbin/nginx"):
-        pytest.skip("nginx is missing (apt-get install -y nginx)")
+    _skip_without_nginx()
     if shutil.which("openssl") is None:
         pytest.skip("openssl is missing (apt-get install -y openssl)")
     server = ProductionSite(workdir, [process.port for process in processes])

@@ -631,15 +631,18 @@ def test_the_production_site_sends_plain_http_to_https(production_site):
     to the same address over HTTPS."""
     for method in ("GET", "POST"):
         connection = http.client.HTTPConnection("127.0.0.1", production_site.http_port, timeout=10)
-        connection.request(
-            method, "/trajets?mois=2027-01", headers={"Host": ProductionSite.SERVER_NAME}
-        )
-        answer = connection.getresponse()
+        try:
+            connection.request(
+                method, "/trajets?mois=2027-01", headers={"Host": ProductionSite.SERVER_NAME}
+            )
+            answer = connection.getresponse()
+        finally:
+            connection.close()
         assert answer.status == 301, method
         assert answer.headers["Location"] == (
             f"https://{ProductionSite.SERVER_NAME}/trajets?mois=2027-01"
         )
-        connection.close()
+        assert answer.headers["Server"] == "nginx"  # no version there either
 
 
 def test_the_production_site_serves_the_portal_over_tls_with_http2(production_site, processes):
