@@ -321,6 +321,10 @@ class ProductionSite(Nginx):
     def certificate(self) -> Path:
         return self.workdir / "certificate.pem"
 
+    @property
+    def key(self) -> Path:
+        return self.workdir / "key.pem"
+
     def site(self) -> str:
         """cartable.conf with each server-specific line replaced; a line that is no longer
         in the file stops the start, so that the tests never serve a site of their own."""
@@ -342,10 +346,7 @@ class ProductionSite(Nginx):
                 f"/etc/letsencrypt/live/{self.SERVER_NAME}/fullchain.pem",
                 str(self.certificate),
             ),
-            (
-                f"/etc/letsencrypt/live/{self.SERVER_NAME}/privkey.pem",
-                str(self.workdir / "key.pem"),
-            ),
+            (f"/etc/letsencrypt/live/{self.SERVER_NAME}/privkey.pem", str(self.key)),
             ("/var/log/nginx/cartable.access.log", str(self.access_log)),
             ("/var/log/nginx/cartable.error.log", str(self.workdir / "error.log")),
             (f"{INSTALLED}/", f"{REPOSITORY}/"),
@@ -365,7 +366,7 @@ class ProductionSite(Nginx):
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
              "-subj", f"/CN={self.SERVER_NAME}",
              "-addext", f"subjectAltName=DNS:{self.SERVER_NAME},IP:127.0.0.1",
-             "-keyout", str(self.workdir / "key.pem"), "-out", str(self.certificate)],
+             "-keyout", str(self.key), "-out", str(self.certificate)],
             check=True, capture_output=True,
         )  # fmt: skip
         super().start()
