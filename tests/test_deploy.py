@@ -673,6 +673,32 @@ def test_the_production_site_serves_the_portal_over_tls_with_http2(production_si
     assert page.headers["strict-transport-security"] == "max-age=31536000"
 
 
+def _negotiated_suite(site, version: ssl.TLSVersion, suites: str | None = None) -> str:
+    """The cipher suite the site agrees to with a client offering only `version` (and only
+    `suites` when given); ssl.SSLError when it agrees to none."""
+    context = ssl.create_default_context(cafile=site.certificate)
+    context.minimum_version = context.maximum_version = version
+    if suites is not None:
+        context.set_ciphers(suites)
+    with socket.create_connection(("127.0.0.1", site.port), timeout=10) as connection:
+        with context.wrap_socket(connection, server_hostname="127.0.0.1") as tls:
+            return tls.cipher()[0]
+
+
+def test_the_production_site_speaks_tls_with_forward_secrecy_only(production_site):
+    """TLS 1.3, or TLS 1.2 with an ephemeral key exchange and authenticated encryption: a
+    client that offers only CBC suites, or only RSA key exchange, is refused."""
+    assert _negotiated_suite(production_site, ssl.TLSVersion.TLSv1_3).startswith("TLS_")
+    assert _negotiated_suite(production_site, ssl.TLSVersion.TLSv1_2) in {
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    }
+    for weak in ("ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384", "AES128-GCM-SHA256"):
+        with pytest.raises(ssl.SSLError):
+            _negotiated_suite(production_site, ssl.TLSVersion.TLSv1_2, weak)
+
+
 def test_over_https_on_another_port_than_443_forms_are_taken(production_site, sophie):
     """Flask-WTF compares a form's referrer with the host over HTTPS: nginx passes the port
     the browser used along with the host, or every form of a site on another port than 443
