@@ -3,9 +3,7 @@ PostgreSQL, Redis, nginx), where what nginx answers by itself meets a real brows
 HTTP/1.1 on the test stack's site, and over TLS and HTTP/2 on the production site itself."""
 
 import ssl
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from app.embedding.settings import Changes, update_insurer
 from app.extensions import db
 from app.models import Insurer, ReimbursementRequest
 from tests.browser.test_browser_reimbursements import fill_request
-from tests.browser.test_embedding import HostPage
+from tests.browser.test_embedding import HostPage, serve_host_page
 from tests.browser.test_small_screens import log_in
 from tests.conftest import DEFAULT_PASSWORD
 from tests.reimbursement_samples import pdf_bytes
@@ -103,34 +101,11 @@ def test_over_tls_and_http2_a_request_goes_through_and_too_heavy_documents_do_no
 def insurer_site(production_site) -> Iterator[HostPage]:
     """An insurer's site over TLS on https://localhost:<port>: a site other than the portal's
     127.0.0.1, both on loopback (Chromium keeps a public site from framing loopback
-    addresses). `body[0]` is the HTML of its page `/`."""
-    body = ["<!doctype html><title>Vide</title>"]
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            content = body[0].encode()
-            self.send_response(200 if self.path == "/" else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    addresses)."""
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(production_site.certificate, production_site.key)
-    server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    origin = f"https://localhost:{server.server_address[1]}"
-    try:
-        yield HostPage(url=origin + "/", origin=origin, body=body)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_host_page("localhost", tls) as site:
+        yield site
 
 
 def test_inside_an_insurers_frame_over_tls_sophie_logs_in_and_reads_her_trips(

@@ -10,8 +10,10 @@ context. The insurer's page is the very snippet shown on `/e/demo/integration`.
 
 import html
 import re
+import ssl
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -61,9 +63,10 @@ class HostPage:
     body: list[str]
 
 
-@pytest.fixture
-def host_page() -> Iterator[HostPage]:
-    """An insurer's site on 127.0.0.1:<p1>; `body[0]` is the HTML of its page `/`."""
+@contextmanager
+def serve_host_page(host: str = "127.0.0.1", tls: ssl.SSLContext | None = None):
+    """An insurer's site on loopback, reached as `host`, over TLS when given a context;
+    `body[0]` is the HTML of its page `/`."""
     body = ["<!doctype html><title>Vide</title>"]
 
     class Handler(BaseHTTPRequestHandler):
@@ -82,15 +85,24 @@ def host_page() -> Iterator[HostPage]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    origin = f"{'https' if tls else 'http'}://{host}:{server.server_address[1]}"
     try:
         yield HostPage(url=origin + "/", origin=origin, body=body)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def host_page() -> Iterator[HostPage]:
+    """An insurer's site on http://127.0.0.1:<p1>."""
+    with serve_host_page() as page:
+        yield page
 
 
 def brand_demo(live_server, origins: list[str]) -> None:
