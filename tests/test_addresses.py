@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.addresses import rules
+from app.addresses import services as address_services
 from app.clock import PARIS
 from app.extensions import db
 from app.models import Account, Address, AddressKind, Member, Trip, TripPurpose
@@ -429,6 +430,23 @@ def test_duplicate_label_is_refused(app, client, sophie, home, label):
     assert len(stored(app, account_id=sophie)) == 1
 
 
+@pytest.mark.parametrize("action", ["add", "edit"])
+def test_a_label_taken_meanwhile_is_a_field_error_and_nothing_is_written(
+    app, client, sophie, home, school, monkeypatch, action
+):
+    """Another tab saved the label between the form's check and the commit: the database's
+    unique index refuses it, and the form says why instead of failing."""
+    monkeypatch.setattr(address_services, "label_taken", lambda *args, **kwargs: False)
+    url = "/adresses/ajouter" if action == "add" else f"/adresses/{home}/modifier"
+    response = submit(client, url, {**MAISON, "label": "Collège Victor Hugo"})
+    assert response.status_code == 200
+    assert "Vous avez déjà une adresse avec cet intitulé" in response.get_data(as_text=True)
+    assert [(a.label, a.street) for a in stored(app, account_id=sophie)] == [
+        ("Maison", "1 rue de la Paix"),
+        ("Collège Victor Hugo", "5 rue Hugo"),
+    ]
+
+
 def test_same_label_in_another_account_is_fine(app, client, auth, other_client, home):
     auth.karim(other_client)
     assert submit(other_client, "/adresses/ajouter", MAISON).status_code == 302
@@ -582,6 +600,7 @@ def test_edit_form_explains_which_trips_follow_the_change(client, sophie, home):
     page = client.get(f"/adresses/{home}/modifier").get_data(as_text=True)
     assert "Les trajets à venir utiliseront l'adresse modifiée" not in page
     assert "Les trajets prévus dans plus de 48 heures utiliseront l'adresse modifiée" in page
+    assert "qui sera de nouveau envoyée à l'assistance avec eux" in " ".join(page.split())
     assert "ont déjà été transmis au transporteur : ils gardent l'ancienne adresse" in page
     assert 'href="tel:0123456789">01 23 45 67 89</a>' in page
     assert "transmis au transporteur" not in client.get("/adresses/ajouter").get_data(as_text=True)

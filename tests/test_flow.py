@@ -183,6 +183,69 @@ def test_change_sends_the_whole_trip_again_and_cancellation_the_reason(app, clie
 # --- Webhooks -----------------------------------------------------------------------------
 
 
+def edit_address(client, address_id: int, label: str, kind: str, street: str, **more):
+    data = {"label": label, "kind": kind, "street": street, "complement": "", **more}
+    data.setdefault("postal_code", "75011")
+    data.setdefault("city", "Paris")
+    return submit(client, f"/adresses/{address_id}/modifier", data)
+
+
+def confirm(app, trip_id: int) -> None:
+    """The assistance confirmed the trip with a transporter."""
+    with app.app_context():
+        trip = db.session.get(Trip, trip_id)
+        trip.status = TripStatus.CONFIRMED
+        trip.transporter_name, trip.transporter_phone = "Taxi Bleu", "01 40 00 00 00"
+        db.session.commit()
+
+
+def test_a_corrected_address_sends_its_trips_again_with_the_new_place(app, client, sophie):
+    """The transporter must go to the corrected place: every trip still changeable that
+    uses it is sent whole again (`trajet.modifie`) and arranged anew (« Demandé »)."""
+    first = book(client, app, hour="08:30")
+    book(client, app, hour="16:30", origin="Collège Victor Hugo", to="Maison")
+    confirm(app, first)
+    response = edit_address(client, sophie["Maison"], "Maison", "domicile", "7 rue des Roses")
+    assert response.status_code == 302, text(response)
+    requested_first, requested_second, *changed = event_bodies(app)
+    assert [body["type"] for body in changed] == ["trajet.modifie", "trajet.modifie"]
+    by_trip = {body["data"]["trip"]: body["data"] for body in changed}
+    assert by_trip[requested_first["data"]["trip"]]["from"]["line1"] == "7 rue des Roses"
+    assert by_trip[requested_second["data"]["trip"]]["to"]["line1"] == "7 rue des Roses"
+    # Only the place changed in what the transporter reads.
+    again = by_trip[requested_first["data"]["trip"]]
+    assert {**again, "from": requested_first["data"]["from"]} == requested_first["data"]
+    trip = trip_row(app, first)
+    assert trip.status is TripStatus.REQUESTED and trip.transporter_name is None
+    page = text(client.get(response.headers["Location"]))
+    assert (
+        "Les 2 trajets à venir qui utilisent cette adresse sont envoyés de nouveau à "
+        "l&#39;assistance, avec l&#39;adresse modifiée : ils repassent à l&#39;état « Demandé »."
+    ) in page
+
+
+def test_a_renamed_address_sends_nothing_and_keeps_the_confirmation(app, client, sophie):
+    """The label or the kind alone is not where the transporter goes."""
+    trip_id = book(client, app)
+    confirm(app, trip_id)
+    response = edit_address(client, sophie["Maison"], "Appartement", "autre", "12 rue des Lilas")
+    assert response.status_code == 302, text(response)
+    assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
+    assert trip_row(app, trip_id).status is TripStatus.CONFIRMED
+    assert "envoyé de nouveau" not in text(client.get(response.headers["Location"]))
+
+
+def test_a_corrected_address_leaves_locked_trips_as_sent(app, client, auth, sophie, frozen_clock):
+    """A trip less than 48 h ahead keeps the place the transporter has: no event for it."""
+    trip_id = book(client, app)  # Thursday 21 May at 8:30
+    frozen_clock.move_to(NOW + timedelta(days=2), tick=False)  # Wednesday 10:00: locked
+    auth.login()  # the session ended after 30 idle minutes
+    response = edit_address(client, sophie["Maison"], "Maison", "domicile", "7 rue des Roses")
+    assert response.status_code == 302, text(response)
+    assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
+    assert trip_row(app, trip_id).from_address_id == sophie["Maison"]
+
+
 def test_signature_matches_the_specification_test_vector():
     """The example of the Standard Webhooks specification, signed by our channel."""
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

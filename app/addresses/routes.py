@@ -42,20 +42,30 @@ def kept_message(count: int, phone: str | None) -> str:
     return f"{text} au {phone}." if phone else f"{text}."
 
 
+def sent_again_message(count: int) -> str:
+    """What the parent must know when trips still changeable follow the corrected place."""
+    if count == 1:
+        return (
+            "Le trajet à venir qui utilise cette adresse est envoyé de nouveau à l'assistance, "
+            "avec l'adresse modifiée : il repasse à l'état « Demandé »."
+        )
+    return (
+        f"Les {count} trajets à venir qui utilisent cette adresse sont envoyés de nouveau à "
+        "l'assistance, avec l'adresse modifiée : ils repassent à l'état « Demandé »."
+    )
+
+
 def _faq_link() -> str:
     """The FAQ answer about deleting an address."""
     return url_for("faq.answer", slug=FAQ_DELETE_SLUG)
 
 
-def _save(form, template: str, **context):
-    """Commit; a label taken meanwhile (two tabs, a double click) is a field error."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        form.label.errors.append(rules.LABEL_TAKEN_MESSAGE)
-        return render_template(template, form=form, **context)
-    return None
+def _label_taken(form, template: str, **context):
+    """A label taken meanwhile (two tabs, a double click): nothing is saved, and the label
+    gets the message."""
+    db.session.rollback()
+    form.label.errors.append(rules.LABEL_TAKEN_MESSAGE)
+    return render_template(template, form=form, **context)
 
 
 redirect_slash_to_index(bp)
@@ -76,10 +86,11 @@ def create():
     """« Ajouter une adresse »."""
     form = AddressForm(account_id=signed_in().id)
     if form.validate_on_submit():
-        address = services.create(signed_in().id, form)
-        error_page = _save(form, "addresses/form.html", address=None)
-        if error_page:
-            return error_page
+        try:
+            address = services.create(signed_in().id, form)
+            db.session.commit()
+        except IntegrityError:
+            return _label_taken(form, "addresses/form.html", address=None)
         flash(f"L'adresse « {address.label} » est enregistrée.", "success")
         return redirect(url_for("addresses.index"))
     return render_template("addresses/form.html", form=form, address=None)
@@ -112,11 +123,14 @@ def edit(address_id: int):
     if stored is not None:
         form.kind.data = address.kind.value
     if form.validate_on_submit():
-        edited = services.update(address, form, now())
-        error_page = _save(form, "addresses/form.html", address=address, phone=_phone())
-        if error_page:
-            return error_page
+        try:
+            edited = services.update(address, form, now())
+            db.session.commit()
+        except IntegrityError:
+            return _label_taken(form, "addresses/form.html", address=address, phone=_phone())
         flash(f"L'adresse « {edited.address.label} » est modifiée.", "success")
+        if edited.sent_again:
+            flash(sent_again_message(edited.sent_again), "info")
         if edited.kept_by_imminent_trips:
             flash(kept_message(edited.kept_by_imminent_trips, _phone()), "info")
         return redirect(url_for("addresses.index"))

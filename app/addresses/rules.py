@@ -13,6 +13,9 @@ from app.text import fold_name
 from app.trips.rules import far_enough, starts_at
 
 LABEL_MAX_LENGTH = 100
+# What the transporter goes to: a change of these (not of the label or kind alone) sends
+# the trips still changeable again to the assistance.
+PLACE_FIELDS = ("street", "complement", "postal_code", "city")
 STREET_MAX_LENGTH = 200
 COMPLEMENT_MAX_LENGTH = 200
 CITY_MAX_LENGTH = 100

@@ -12,6 +12,7 @@ from app.addresses import rules
 from app.clock import utcnow
 from app.extensions import db
 from app.models import Address, AddressKind, Trip
+from app.trips import services as trip_services
 
 
 def current_addresses(account_id: int) -> Sequence[Address]:
@@ -131,10 +132,12 @@ def create(account_id: int, form) -> Address:
 
 @dataclass(frozen=True)
 class Edited:
-    """An edited address, and how many locked trips kept its previous version."""
+    """An edited address, how many locked trips kept its previous version, and how many
+    changeable trips were sent again to the assistance with the new place."""
 
     address: Address
     kept_by_imminent_trips: int = 0
+    sent_again: int = 0
 
 
 def update(address: Address, form, now: datetime) -> Edited:
@@ -143,16 +146,24 @@ def update(address: Address, form, now: datetime) -> Edited:
     When a past trip (history) or a locked trip (less than 48 h ahead, already sent to the
     transporter) uses the address, the old row is archived and a new one takes its place;
     only the trips still changeable (48 h or more ahead, not cancelled) move to it.
-    Otherwise the address is changed in place.
+    Otherwise the address is changed in place. When the place itself changed (not only its
+    label or kind), the changeable trips are sent again to the assistance
+    (`trajet.modifie`): the transporter must go to the new place. The caller commits.
     """
     values = values_of(form)
     if all(getattr(address, name) == value for name, value in values.items()):
         return Edited(address)
+    moved = any(getattr(address, name) != values[name] for name in rules.PLACE_FIELDS)
     ahead = trips_ahead(address, now)
     uses = [use_of(trip) for trip in ahead]
+    changeable = [
+        trip for trip, use in zip(ahead, uses, strict=True) if rules.is_changeable(use, now)
+    ]
+    resent = changeable if moved else []
     if not rules.edit_needs_new_version(uses, now) and not used_in_the_past(address, now):
         fill(address, form)
-        return Edited(address)
+        trip_services.send_again(resent)
+        return Edited(address, sent_again=len(resent))
     address.archived_at = utcnow()
     # The label must be free before the new version takes it (partial unique index).
     db.session.flush()
@@ -160,14 +171,14 @@ def update(address: Address, form, now: datetime) -> Edited:
     fill(replacement, form)
     db.session.add(replacement)
     db.session.flush()
-    for trip, use in zip(ahead, uses, strict=True):
-        if not rules.is_changeable(use, now):
-            continue
+    for trip in changeable:
         if trip.from_address_id == address.id:
             trip.from_address_id = replacement.id
         if trip.to_address_id == address.id:
             trip.to_address_id = replacement.id
-    return Edited(replacement, sum(rules.is_imminent(use, now) for use in uses))
+    trip_services.send_again(resent)
+    kept = sum(rules.is_imminent(use, now) for use in uses)
+    return Edited(replacement, kept, len(resent))
 
 
 def archive(address: Address) -> None:

@@ -81,7 +81,7 @@ def _place_columns(address) -> list:
     return [address.label, address.street, address.complement, address.postal_code, address.city]
 
 
-_CONTENT = (
+_CONTENTS = (
     sa.select(
         Trip.id,
         Trip.created_at,
@@ -107,13 +107,14 @@ _CONTENT = (
     .join(Account, Trip.account_id == Account.id)
     .join(_PARENT, Account.member_id == _PARENT.id)
     .join(Insurer, _PARENT.insurer_id == Insurer.id)
-    .where(Trip.id == sa.bindparam("trip_id"))
+)
+_CONTENT = _CONTENTS.where(Trip.id == sa.bindparam("trip_id"))
+_CONTENTS_OF = _CONTENTS.where(Trip.id.in_(sa.bindparam("trip_ids", expanding=True))).order_by(
+    Trip.trip_date, Trip.trip_time, Trip.id
 )
 
 
-def read_content(trip_id: int) -> TripContent:
-    """A stored trip's content, in one query (a change or a cancellation)."""
-    row = db.session.connection().execute(_CONTENT, {"trip_id": trip_id}).one()
+def _content(row) -> TripContent:
     return TripContent(
         *row[:5],
         family=Family(*row[5:12]),
@@ -122,6 +123,18 @@ def read_content(trip_id: int) -> TripContent:
         origin=Place(*row[15:20]),
         destination=Place(*row[20:25]),
     )
+
+
+def read_content(trip_id: int) -> TripContent:
+    """A stored trip's content, in one query (a change or a cancellation)."""
+    return _content(db.session.connection().execute(_CONTENT, {"trip_id": trip_id}).one())
+
+
+def read_contents(trip_ids: list[int]) -> list[TripContent]:
+    """Several stored trips' contents, in date order, in one query (the trips an address
+    change moves)."""
+    rows = db.session.connection().execute(_CONTENTS_OF, {"trip_ids": trip_ids})
+    return [_content(row) for row in rows]
 
 
 def _place(place: Place) -> dict:

@@ -429,21 +429,15 @@ def create_trip(account: Account, booking: rules.Booking, choices: Choices) -> S
 
 
 def update_trip(trip: Trip, booking: rules.Booking, choices: Choices) -> bool:
-    """Apply a checked change and send the whole trip again; False when the child's new hour
-    was taken meanwhile.
-
-    The assistance must arrange the changed trip anew: it is « Demandé » again, and a
-    transporter it had confirmed is no longer shown.
-    """
+    """Apply a checked change, arrange the trip anew and send it whole again; False when the
+    child's new hour was taken meanwhile."""
     trip.child_id = booking.child_id
     trip.trip_date = booking.day
     trip.trip_time = booking.hour
     trip.from_address_id = booking.from_address_id
     trip.to_address_id = booking.to_address_id
     trip.purpose = booking.purpose
-    trip.status = TripStatus.REQUESTED
-    trip.transporter_name = trip.transporter_phone = None
-    trip.status_changed_at = utcnow()
+    _arrange_anew(trip)
     try:
         db.session.flush()
         events.queue_trip_event(booked_content(trip, choices), events.CHANGED)
@@ -452,6 +446,27 @@ def update_trip(trip: Trip, booking: rules.Booking, choices: Choices) -> bool:
         db.session.rollback()
         return False
     return True
+
+
+def _arrange_anew(trip: Trip) -> None:
+    """A changed trip is « Demandé » again: the assistance arranges it anew, and a
+    transporter it had confirmed is no longer shown."""
+    trip.status = TripStatus.REQUESTED
+    trip.transporter_name = trip.transporter_phone = None
+    trip.status_changed_at = utcnow()
+
+
+def send_again(trips: list[Trip]) -> None:
+    """Trips another change moved (the address they use, corrected): each is arranged anew
+    and sent whole again (`trajet.modifie`), in one query for their contents. The caller
+    commits."""
+    if not trips:
+        return
+    for trip in trips:
+        _arrange_anew(trip)
+    db.session.flush()
+    for content in events.read_contents([trip.id for trip in trips]):
+        events.queue_trip_event(content, events.CHANGED)
 
 
 def cancel_trip(trip: Trip) -> None:
