@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Address, Insurer, OutboxMessage, Trip, TripStatus
+from app.models import Account, Address, Insurer, OutboxMessage, Trip, TripStatus
 from app.outbox.channels import signature_headers
-from tests.conftest import csrf_token, deliver_outbox, submit
+from tests.conftest import DEFAULT_PASSWORD, csrf_token, deliver_outbox, submit
 from tests.flow_helpers import (
     Serving,
     event_bodies,
@@ -244,6 +244,56 @@ def test_a_corrected_address_leaves_locked_trips_as_sent(app, client, auth, soph
     assert response.status_code == 302, text(response)
     assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
     assert trip_row(app, trip_id).from_address_id == sophie["Maison"]
+
+
+def test_deleting_the_account_cancels_its_trips_to_come_with_the_assistance(app, client, sophie):
+    """The trips go with the account: the assistance is told of each (`trajet.annule`),
+    after its request, and the events outlive the trips."""
+    first, second = book(client, app, hour="08:30"), book(client, app, hour="16:30")
+    page = text(client.get("/mon-espace/supprimer"))
+    assert "vos trajets à venir seront annulés auprès de l'assistance" in " ".join(page.split())
+    response = submit(client, "/mon-espace/supprimer", {"password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    bodies = event_bodies(app)
+    assert [body["type"] for body in bodies] == [
+        "trajet.demande",
+        "trajet.demande",
+        "trajet.annule",
+        "trajet.annule",
+    ]
+    assert [body["data"]["trip"] for body in bodies[2:]] == [
+        body["data"]["trip"] for body in bodies[:2]
+    ]
+    assert {body["data"]["reason"] for body in bodies[2:]} == {"Annulé par le parent"}
+    with app.app_context():
+        assert db.session.get(Trip, first) is None and db.session.get(Trip, second) is None
+        trip_ids = db.session.scalars(sa.select(OutboxMessage.trip_id)).all()
+    assert sorted(trip_ids) == sorted([first, second, first, second])
+
+
+def test_an_account_whose_trip_was_sent_to_the_transporter_waits_for_the_assistance(
+    app, client, auth, sophie, frozen_clock
+):
+    """Less than 48 h ahead, a trip is the assistance's to cancel: the account cannot go
+    before, and the page says whom to call."""
+    book(client, app)  # Thursday 21 May at 8:30
+    frozen_clock.move_to(NOW + timedelta(days=2), tick=False)  # Wednesday 10:00: locked
+    auth.login()  # the session ended after 30 idle minutes
+    page = " ".join(text(client.get("/mon-espace/supprimer")).split())
+    assert (
+        "Un trajet prévu dans moins de 48 heures a déjà été transmis au transporteur : pour "
+        "l'annuler, contactez l'assistance au"
+    ) in page
+    assert "Vous pourrez ensuite supprimer votre compte." in page
+    assert 'name="password"' not in page
+    token = csrf_token(client, "/mon-espace")
+    response = client.post(
+        "/mon-espace/supprimer", data={"csrf_token": token, "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Account.id))) == 1
+    assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
 
 
 def test_signature_matches_the_specification_test_vector():

@@ -28,12 +28,14 @@ from app.auth_session import (
     record_password_entry,
     signed_in,
 )
-from app.clock import today, utcnow
+from app.clock import now, today, utcnow
 from app.extensions import db, limiter
 from app.former_addresses import redirect_slash_to_index
 from app.forms import EMAIL_TAKEN
 from app.models import AuthEventKind
 from app.read_only import read_only
+from app.trips import services as trip_services
+from app.trips.rules import is_locked
 
 WRONG_PASSWORD = "Le mot de passe saisi n'est pas le bon."
 PASSWORD_NEEDED_FOR_EMAIL = (
@@ -166,13 +168,19 @@ def export():
 @login_required
 @limiter.limit("5 per 10 minutes", key_func=account_limit_key, methods=["POST"])
 def delete():
-    """« Supprimer mon compte », after the password is typed again."""
+    """« Supprimer mon compte », after the password is typed again. The trips to come are
+    cancelled with the assistance first; trips already sent to the transporter (less than
+    48 h ahead) must be cancelled through the assistance before the account can go."""
     account = current_account()
+    moment = now()
+    to_come = trip_services.trips_to_come(account.id, moment)
+    locked = [trip for trip in to_come if is_locked(moment, trip.trip_date, trip.trip_time)]
     form = DeleteAccountForm()
-    if form.validate_on_submit():
+    if not locked and form.validate_on_submit():
         if not verify_password(account.password_hash, form.password.data):
             form.password.errors.append(WRONG_PASSWORD)
         else:
+            trip_services.cancel_trips(to_come)
             record_event(AuthEventKind.ACCOUNT_DELETED, account)
             end_all_sessions(account)
             account.member.account_deleted_at = utcnow()
@@ -181,4 +189,7 @@ def delete():
             logout_user()
             flash("Votre compte a été supprimé.", "success")
             return redirect(url_for("main.index"))
-    return render_template("account/delete.html", form=form)
+    phone = trip_services.assistance_phone(signed_in().member) if locked else None
+    return render_template(
+        "account/delete.html", form=form, locked=len(locked), to_come=len(to_come), phone=phone
+    )

@@ -471,8 +471,32 @@ def send_again(trips: list[Trip]) -> None:
 
 def cancel_trip(trip: Trip) -> None:
     """The parent cancels: the assistance is told (`trajet.annule`)."""
-    trip.cancelled_at = trip.status_changed_at = utcnow()
-    trip.status = TripStatus.CANCELLED
-    db.session.flush()
-    events.queue_trip_event(events.read_content(trip.id), events.CANCELLED)
+    cancel_trips([trip])
     db.session.commit()
+
+
+def cancel_trips(trips: list[Trip]) -> None:
+    """Cancel the parent's trips and tell the assistance of each (`trajet.annule`), their
+    contents read in one query. The caller commits."""
+    if not trips:
+        return
+    for trip in trips:
+        trip.cancelled_at = trip.status_changed_at = utcnow()
+        trip.status = TripStatus.CANCELLED
+    db.session.flush()
+    for content in events.read_contents([trip.id for trip in trips]):
+        events.queue_trip_event(content, events.CANCELLED)
+
+
+def trips_to_come(account_id: int, now: datetime) -> list[Trip]:
+    """The account's trips not cancelled and not started yet, in date order."""
+    trips = db.session.scalars(
+        sa.select(Trip)
+        .where(
+            Trip.account_id == account_id,
+            Trip.cancelled_at.is_(None),
+            Trip.trip_date >= now.date(),
+        )
+        .order_by(Trip.trip_date, Trip.trip_time, Trip.id)
+    ).all()
+    return [trip for trip in trips if rules.starts_at(trip.trip_date, trip.trip_time) > now]
