@@ -249,6 +249,16 @@ def test_staff_disable_ends_sessions_and_logins(app, runner, demo, desk):
     assert "désactivé" in runner.invoke(args=["staff", "list"]).output
 
 
+def test_a_new_invitation_ends_the_staff_members_open_sessions(app, runner, demo, desk):
+    """A new invitation follows a lost phone or a leaked password: the old password and
+    second factor stop working, and so does a session opened with them."""
+    assert desk[StaffRole.AGENT].get("/gestion/adherents").status_code == 200
+    result = runner.invoke(args=["staff", "invite", AGENT])
+    assert result.exit_code == 0, result.output
+    response = desk[StaffRole.AGENT].get("/gestion/adherents")
+    assert response.headers["Location"] == LOGIN
+
+
 # --- Logging in ---------------------------------------------------------------------------
 
 

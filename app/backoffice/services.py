@@ -81,11 +81,13 @@ def _fingerprint(staff: StaffMember) -> str:
 
 def send_invitation(staff: StaffMember) -> None:
     """E-mail a new invitation (older ones stop working; a new password and second factor
-    will be asked). The caller commits after this call."""
+    will be asked, and open sessions end: a new invitation follows a lost phone or a
+    password that leaked). The caller commits after this call."""
     staff.invitation_nonce += 1
     staff.password_hash = None
     staff.totp_secret = None
     staff.totp_confirmed_at = None
+    _end_sessions(staff)
     db.session.flush()
     token = _serializer().dumps({"s": staff.id, "f": _fingerprint(staff)})
     send_email(
@@ -154,6 +156,10 @@ def confirm_second_factor(staff: StaffMember, code: str) -> list[str] | None:
 def disable(staff: StaffMember) -> None:
     """No more logins; open sessions end. The caller commits."""
     staff.disabled_at = utcnow()
+    _end_sessions(staff)
+
+
+def _end_sessions(staff: StaffMember) -> None:
     db.session.execute(sa.delete(StaffSession).where(StaffSession.staff_id == staff.id))
 
 
