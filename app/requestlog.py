@@ -77,13 +77,18 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+# A path may hold an encoded line break (%0A): written as is, it would start a forged line.
+_LINE_BREAKS = str.maketrans({"\n": "\\n", "\r": "\\r"})
+
+
 class TextFormatter(logging.Formatter):
-    """`2026-05-21 08:30:00 INFO [id] GET /trajets 200 12.3ms client=… scheme=…`"""
+    """`2026-05-21 08:30:00 INFO [id] GET /trajets 200 12.3ms client=… scheme=…`, one line
+    per record (a traceback apart): line breaks in the message are written as `\\n`."""
 
     def format(self, record: logging.LogRecord) -> str:
         rid = getattr(record, "request_id", None) or "-"
         line = f"{self.formatTime(record)} {record.levelname} [{rid}] "
-        line += record.getMessage()
+        line += record.getMessage().translate(_LINE_BREAKS)
         details = getattr(record, "request", None)
         if details:
             line += (

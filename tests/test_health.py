@@ -90,6 +90,22 @@ def test_the_log_never_holds_an_e_mailed_link_token(client, caplog):
     assert line.getMessage().startswith("GET /mot-de-passe-oublie/<token>")
 
 
+def test_a_line_break_in_a_path_cannot_forge_a_text_log_line(client, caplog, capsys):
+    """`%0A` in a path is a line break in the path the log writes: the text format writes it
+    as `\\n`, so the forged request stays on its own request's line."""
+    handler = log_handler("text")
+    logger = logging.getLogger("cartable.requests")
+    logger.addHandler(handler)
+    forged = "2026-05-18 10:00:00 INFO [deadbeef] POST /gestion/connexion 302"
+    try:
+        caplog.set_level(logging.INFO, logger="cartable.requests")
+        client.get("/trajets/x%0A" + forged.replace(" ", "%20") + "%0D")
+    finally:
+        logger.removeHandler(handler)
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "GET /trajets/x\\n" + forged + "\\r 404" in line
+
+
 def test_log_format_json_writes_one_json_object_per_line(client, caplog, capsys):
     handler = log_handler("json")
     logger = logging.getLogger("cartable.requests")
