@@ -22,3 +22,9 @@ def utcnow() -> datetime:
     SQLite keeps no time zone, so all stored instants are naive UTC everywhere.
     """
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def paris_year(stored: datetime) -> int:
+    """The year in Paris of a stored instant (naive UTC): a booking at 00:30 on 1 January
+    in Paris is still 31 December in UTC."""
+    return stored.replace(tzinfo=UTC).astimezone(PARIS).year

@@ -11,7 +11,9 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Account, Address, Insurer, OutboxMessage, Trip, TripStatus
+from app.models.trips import trip_number
 from app.outbox.channels import signature_headers
+from app.trips.assistance import find_trip
 from tests.conftest import DEFAULT_PASSWORD, csrf_token, deliver_outbox, submit
 from tests.flow_helpers import (
     Serving,
@@ -294,6 +296,23 @@ def test_an_account_whose_trip_was_sent_to_the_transporter_waits_for_the_assista
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Account.id))) == 1
     assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
+
+
+def test_a_trip_booked_in_the_first_hour_of_the_year_in_paris_carries_that_year(
+    app, client, sophie
+):
+    """The number's year is the booking's year in Paris: 00:30 on 1 January 2027 in Paris is
+    still 2026 in UTC, as the trip's creation is stored. The assistance's lookup by number
+    agrees."""
+    trip_id = book(client, app)
+    with app.app_context():
+        trip = db.session.get(Trip, trip_id)
+        trip.created_at = datetime(2026, 12, 31, 23, 30)  # UTC: 00:30 in Paris
+        db.session.commit()
+        assert trip.number == f"T-2027-{trip_id:06d}"
+        assert find_trip(f"T-2027-{trip_id:06d}") == trip
+        assert find_trip(f"T-2026-{trip_id:06d}") is None
+        assert trip_number(trip_id, datetime(2026, 6, 30, 22, 30)) == f"T-2026-{trip_id:06d}"
 
 
 def test_signature_matches_the_specification_test_vector():

@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.clock import utcnow
+from app.clock import paris_year, utcnow
 from app.extensions import db
 from app.models.roster import Member
 from app.models.types import enum_column
@@ -172,5 +172,5 @@ class Trip(db.Model):
 
 
 def trip_number(trip_id: int, created_at: datetime) -> str:
-    """The public number « T-2026-000042 »: the booking's year and the trip's id."""
-    return f"T-{created_at.year}-{trip_id:06d}"
+    """The public number « T-2026-000042 »: the booking's year in Paris and the trip's id."""
+    return f"T-{paris_year(created_at)}-{trip_id:06d}"

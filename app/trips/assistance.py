@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import url_for
 from sqlalchemy.orm import joinedload
 
-from app.clock import utcnow
+from app.clock import paris_year, utcnow
 from app.email import public_url, send_email
 from app.extensions import db
 from app.models import Account, Insurer, Member, Trip, TripStatus
@@ -36,7 +36,7 @@ def find_trip(number: str, insurer_id: int | None = None) -> Trip | None:
     if insurer_id is not None:
         query = query.where(Member.insurer_id == insurer_id)
     trip = db.session.scalar(query)
-    if trip is None or trip.created_at.year != year:
+    if trip is None or paris_year(trip.created_at) != year:
         return None
     return trip
 
