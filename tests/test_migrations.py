@@ -1,5 +1,9 @@
 """The committed migrations build exactly the schema the models describe."""
 
+import json
+from datetime import datetime
+
+import flask_migrate
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -7,6 +11,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 
 from app.extensions import db
+from app.models import OutboxMessage
 
 
 def test_migrations_form_a_single_line(app):
@@ -68,3 +73,28 @@ def test_every_lookup_has_an_index_in_the_migrated_database(app):
             keys += [unique["column_names"] for unique in inspector.get_unique_constraints(table)]
             for columns in lookups:
                 assert any(key[: len(columns)] == list(columns) for key in keys), (table, columns)
+
+
+def test_delivered_emails_written_before_0011_keep_their_recipient_and_subject_only(app):
+    """Migration 0011 drops the text of the e-mails delivered before the worker did so
+    itself; an e-mail still owed keeps everything it needs."""
+    email = {"to": "sophie.martin@example.fr", "subject": "Réinitialisation", "text": "lien"}
+    with app.app_context():
+        flask_migrate.downgrade(revision="0010_api_tokens_by_insurer")
+        for message_id, delivered in (("livre", datetime(2026, 5, 1)), ("du", None)):
+            db.session.add(
+                OutboxMessage(
+                    message_id=message_id,
+                    kind="email",
+                    summary="e-mail",
+                    payload=json.dumps({**email, "html": "<p>lien</p>"}),
+                    delivered_at=delivered,
+                )
+            )
+        db.session.commit()
+        flask_migrate.upgrade()
+        payloads = dict(
+            db.session.execute(sa.select(OutboxMessage.message_id, OutboxMessage.payload)).all()
+        )
+    assert json.loads(payloads["livre"]) == {"to": email["to"], "subject": email["subject"]}
+    assert json.loads(payloads["du"])["text"] == "lien"

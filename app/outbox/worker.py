@@ -11,6 +11,7 @@ A trip's events leave in the order they were written: a row is claimable only wh
 earlier row of its trip is still owed (a dead one no longer holds the others back).
 """
 
+import json
 import logging
 import threading
 import time
@@ -168,6 +169,15 @@ def _deliver(row, channels: Channels, insurers: dict) -> None:
         raise DeliveryError("aucun canal de livraison n'est configuré pour cette mutuelle")
 
 
+def delivered_email(payload: str) -> str:
+    """What an e-mail's row keeps once delivered: to whom and its subject. Its text held
+    links that still work for a while (a password reset, an invitation) and the details of
+    a request; the outbox has no more use for them, and a database or a backup must not
+    give them away."""
+    email = json.loads(payload)
+    return json.dumps({"to": email["to"], "subject": email["subject"]})
+
+
 def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tally]:
     """Claim a batch, deliver it, record the outcomes: (rows claimed, what happened)."""
     rows = claim(limit)
@@ -179,7 +189,7 @@ def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tal
     db.session.commit()
     lease = current_app.config["OUTBOX_LEASE_SECONDS"]
     deadline = time.monotonic() + lease / 2
-    delivered, failed, released, requested_trips = [], [], [], []
+    delivered, failed, released, requested_trips, sent_emails = [], [], [], [], []
     # Places found down in this batch: their other rows fail at once, without a try each.
     down: dict[object, str] = {}
     for row in rows:
@@ -223,8 +233,10 @@ def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tal
             )
             if row.event_type in TRIP_REQUESTS:
                 requested_trips.append(row.trip_id)
+            if row.kind == "email":
+                sent_emails.append({"id": row.id, "payload": delivered_email(row.payload)})
     _without_waiting_for_disk()
-    for outcome in (delivered, failed, released):
+    for outcome in (delivered, failed, released, sent_emails):
         if outcome:
             db.session.execute(sa.update(OutboxMessage), outcome)
     if requested_trips:
