@@ -257,6 +257,12 @@ def current_account() -> Account:
     return account
 
 
+def lock_account(account_id: int) -> None:
+    """Hold the account's row until the transaction ends (PostgreSQL; SQLite has one writer
+    at a time): a trip booked meanwhile, whose row names the account, waits for it."""
+    db.session.execute(sa.select(Account.id).where(Account.id == account_id).with_for_update())
+
+
 def init_login_manager(login_manager: LoginManager) -> None:
     login_manager.user_loader(load_account)
     login_manager.login_view = "auth.login"

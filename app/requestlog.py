@@ -77,18 +77,24 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-# A path may hold an encoded line break (%0A): written as is, it would start a forged line.
-_LINE_BREAKS = str.maketrans({"\n": "\\n", "\r": "\\r"})
+# A path may hold an encoded line break (%0A, %C2%85, %E2%80%A8…) or a terminal's escape:
+# written as is, it would start a forged line. Control characters and Unicode's line and
+# paragraph separators are written escaped (`\\n`, `\\x85`, `\\u2028`).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
 
 
 class TextFormatter(logging.Formatter):
     """`2026-05-21 08:30:00 INFO [id] GET /trajets 200 12.3ms client=… scheme=…`, one line
-    per record (a traceback apart): line breaks in the message are written as `\\n`."""
+    per record (a traceback apart): control characters in the message are escaped."""
 
     def format(self, record: logging.LogRecord) -> str:
         rid = getattr(record, "request_id", None) or "-"
         line = f"{self.formatTime(record)} {record.levelname} [{rid}] "
-        line += record.getMessage().translate(_LINE_BREAKS)
+        line += _escaped(record.getMessage())
         details = getattr(record, "request", None)
         if details:
             line += (

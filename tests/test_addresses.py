@@ -600,7 +600,10 @@ def test_edit_form_explains_which_trips_follow_the_change(client, sophie, home):
     page = client.get(f"/adresses/{home}/modifier").get_data(as_text=True)
     assert "Les trajets à venir utiliseront l'adresse modifiée" not in page
     assert "Les trajets prévus dans plus de 48 heures utiliseront l'adresse modifiée" in page
-    assert "qui sera de nouveau envoyée à l'assistance avec eux" in " ".join(page.split())
+    assert (
+        "et ils seront de nouveau envoyés à l'assistance si le lieu change (rue, complément, "
+        "code postal ou ville)"
+    ) in " ".join(page.split())
     assert "ont déjà été transmis au transporteur : ils gardent l'ancienne adresse" in page
     assert 'href="tel:0123456789">01 23 45 67 89</a>' in page
     assert "transmis au transporteur" not in client.get("/adresses/ajouter").get_data(as_text=True)

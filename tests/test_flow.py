@@ -4,13 +4,15 @@ receiver on loopback, in order per trip, retried until delivered; or files in a 
 import base64
 import json
 import socket
-from datetime import UTC, datetime, timedelta
+import threading
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Account, Address, Insurer, OutboxMessage, Trip, TripStatus
+from app.models import Account, Address, Insurer, OutboxMessage, Trip, TripPurpose, TripStatus
 from app.models.trips import trip_number
 from app.outbox.channels import signature_headers
 from app.trips.assistance import find_trip
@@ -271,6 +273,70 @@ def test_deleting_the_account_cancels_its_trips_to_come_with_the_assistance(app,
         assert db.session.get(Trip, first) is None and db.session.get(Trip, second) is None
         trip_ids = db.session.scalars(sa.select(OutboxMessage.trip_id)).all()
     assert sorted(trip_ids) == sorted([first, second, first, second])
+
+
+@contextmanager
+def another_tab_writing(database_url: str, statement):
+    """Another tab's (or the assistance's) transaction: `statement` written but committed
+    only half a second after the block starts, while this test's request runs. PostgreSQL
+    only: SQLite has one writer at a time."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks need PostgreSQL (TEST_DATABASE_URL)")
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as other:
+            other.execute(statement)
+            committing = threading.Timer(0.5, other.commit)
+            committing.start()
+            yield
+            committing.join()
+    finally:
+        engine.dispose()
+
+
+def test_a_trip_booked_in_another_tab_during_the_deletion_is_cancelled_too(
+    app, client, sophie, database_url
+):
+    """Another tab's booking has written its trip but not committed when the deletion
+    starts: the deletion waits for it (the account's row is locked first), then cancels it
+    with the others, instead of erasing it unannounced."""
+    with app.app_context():
+        account = db.session.scalar(sa.select(Account.id))
+    booking = sa.insert(Trip).values(
+        account_id=account,
+        child_id=child_id(app, "Maxime"),
+        trip_date=date(2026, 5, 22),
+        trip_time=time(8, 30),
+        from_address_id=sophie["Maison"],
+        to_address_id=sophie["Collège Victor Hugo"],
+        purpose=TripPurpose.SCHOOL,
+        status=TripStatus.REQUESTED,
+        created_at=datetime(2026, 5, 18, 8, 0),
+        status_changed_at=datetime(2026, 5, 18, 8, 0),
+    )
+    with another_tab_writing(database_url, booking):
+        response = submit(client, "/mon-espace/supprimer", {"password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    assert [body["type"] for body in event_bodies(app)] == ["trajet.annule"]
+
+
+def test_a_trip_cancelled_during_an_address_change_is_not_sent_again(
+    app, client, sophie, database_url
+):
+    """The parent cancels a trip in another tab while correcting its address: the address
+    change waits for the cancellation (the trips' rows are locked), then leaves the trip
+    cancelled, rather than making it « Demandé » again with a trajet.modifie."""
+    trip_id = book(client, app)
+    cancellation = (
+        sa.update(Trip)
+        .where(Trip.id == trip_id)
+        .values(cancelled_at=datetime(2026, 5, 18, 8, 0), status=TripStatus.CANCELLED)
+    )
+    with another_tab_writing(database_url, cancellation):
+        response = edit_address(client, sophie["Maison"], "Maison", "domicile", "7 rue des Roses")
+    assert response.status_code == 302
+    assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
+    assert trip_row(app, trip_id).status is TripStatus.CANCELLED
 
 
 def test_an_account_whose_trip_was_sent_to_the_transporter_waits_for_the_assistance(

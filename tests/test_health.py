@@ -106,6 +106,27 @@ def test_a_line_break_in_a_path_cannot_forge_a_text_log_line(client, caplog, cap
     assert "GET /trajets/x\\n" + forged + "\\r 404" in line
 
 
+@pytest.mark.parametrize(
+    ("encoded", "written"),
+    [("%C2%85", "\\x85"), ("%E2%80%A8", "\\u2028"), ("%0B", "\\x0b"), ("%1B%5B2J", "\\x1b[2J")],
+)
+def test_other_line_breaks_and_terminal_escapes_are_written_escaped(
+    client, caplog, capsys, encoded, written
+):
+    """What splits lines for other readers (NEL, Unicode's line separator, a vertical tab) or
+    drives a terminal (ESC) is escaped as well."""
+    handler = log_handler("text")
+    logger = logging.getLogger("cartable.requests")
+    logger.addHandler(handler)
+    try:
+        caplog.set_level(logging.INFO, logger="cartable.requests")
+        client.get(f"/faq/x{encoded}y")
+    finally:
+        logger.removeHandler(handler)
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert f"/faq/x{written}y" in line
+
+
 def test_log_format_json_writes_one_json_object_per_line(client, caplog, capsys):
     handler = log_handler("json")
     logger = logging.getLogger("cartable.requests")

@@ -23,6 +23,7 @@ from app.auth_session import (
     current_account,
     end_all_sessions,
     end_other_sessions,
+    lock_account,
     recent_password_required,
     record_event,
     record_password_entry,
@@ -172,6 +173,10 @@ def delete():
     cancelled with the assistance first; trips already sent to the transporter (less than
     48 h ahead) must be cancelled through the assistance before the account can go."""
     account = current_account()
+    if request.method == "POST":
+        # A trip booked in another tab either is saved before this reads the trips (and is
+        # cancelled with them) or waits, and then finds no account.
+        lock_account(account.id)
     moment = now()
     to_come = trip_services.trips_to_come(account.id, moment)
     locked = [trip for trip in to_come if is_locked(moment, trip.trip_date, trip.trip_time)]

@@ -60,12 +60,14 @@ def _started(now: datetime):
     return sa.or_(Trip.trip_date < today, sa.and_(Trip.trip_date == today, Trip.trip_time <= hour))
 
 
-def trips_ahead(address: Address, now: datetime) -> Sequence[Trip]:
+def trips_ahead(address: Address, now: datetime, *, lock: bool = False) -> Sequence[Trip]:
     """The live trips from or to the address dated today or later, oldest first.
 
     Only these matter for deleting or editing an address; past trips are never loaded.
+    With `lock`, their rows are held until the transaction ends: a trip cancelled meanwhile
+    (another tab, the assistance) is no longer among them, rather than sent again.
     """
-    return db.session.scalars(
+    query = (
         sa.select(Trip)
         .where(_uses(address), Trip.cancelled_at.is_(None), Trip.trip_date >= now.date())
         .options(
@@ -74,7 +76,10 @@ def trips_ahead(address: Address, now: datetime) -> Sequence[Trip]:
             selectinload(Trip.to_address),
         )
         .order_by(Trip.trip_date, Trip.trip_time, Trip.id)
-    ).all()
+    )
+    if lock:
+        query = query.with_for_update(of=Trip)
+    return db.session.scalars(query).all()
 
 
 def past_trip_count(address: Address, now: datetime) -> int:
@@ -154,7 +159,7 @@ def update(address: Address, form, now: datetime) -> Edited:
     if all(getattr(address, name) == value for name, value in values.items()):
         return Edited(address)
     moved = any(getattr(address, name) != values[name] for name in rules.PLACE_FIELDS)
-    ahead = trips_ahead(address, now)
+    ahead = trips_ahead(address, now, lock=True)
     uses = [use_of(trip) for trip in ahead]
     changeable = [
         trip for trip, use in zip(ahead, uses, strict=True) if rules.is_changeable(use, now)

@@ -30,6 +30,17 @@ outbox = sa.table(
 )
 
 
+def _recipient_and_subject(payload: str | None) -> dict:
+    """What the row keeps; a payload no worker wrote (not a JSON object) keeps nothing."""
+    try:
+        email = json.loads(payload or "")
+    except ValueError:
+        email = None
+    if not isinstance(email, dict):
+        return {"to": None, "subject": None}
+    return {"to": email.get("to"), "subject": email.get("subject")}
+
+
 def upgrade():
     connection = op.get_bind()
     last_id = 0
@@ -48,8 +59,7 @@ def upgrade():
             return
         changes = []
         for row in rows:
-            email = json.loads(row.payload)
-            kept = json.dumps({"to": email.get("to"), "subject": email.get("subject")})
+            kept = json.dumps(_recipient_and_subject(row.payload))
             if kept != row.payload:
                 changes.append({"row_id": row.id, "kept": kept})
         if changes:

@@ -122,7 +122,12 @@ def test_trips_sent_to_the_transporter_keep_the_old_address(page, live_server, a
     page.get_by_label("Adresse", exact=True).fill("20 rue Neuve")
     page.get_by_role("button", name="Enregistrer l'adresse").click()
     expect(page.get_by_role("status").first).to_have_text("L'adresse « Maison » est modifiée.")
+    # The trip in six days follows the new street and goes to the assistance again.
     expect(page.get_by_role("status").nth(1)).to_have_text(
+        "Le trajet à venir qui utilise cette adresse est envoyé de nouveau à l'assistance, "
+        "avec l'adresse modifiée : il repasse à l'état « Demandé »."
+    )
+    expect(page.get_by_role("status").nth(2)).to_have_text(
         "1 trajet déjà transmis au transporteur garde l'ancienne adresse : pour le modifier, "
         "contactez l'assistance au 01 23 45 67 89."
     )
