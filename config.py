@@ -147,6 +147,11 @@ def production_refusals(environ) -> list[str]:
         reasons.append(
             "DATABASE_URL must be a PostgreSQL URL in production (postgresql+psycopg://…)."
         )
+    if not environ.get("MAIL_SERVER"):
+        reasons.append(
+            "MAIL_SERVER must be set in production: without it, the worker writes e-mails "
+            "(password reset links included) to its log instead of sending them."
+        )
     if not environ.get("RATELIMIT_STORAGE_URI", "").startswith(("redis://", "rediss://")):
         reasons.append(
             "RATELIMIT_STORAGE_URI must be redis:// in production: "

@@ -346,9 +346,10 @@ def start_server(args, port: int, log: Path, profile: Path | None = None) -> sub
         "SECRET_KEY": secrets.token_urlsafe(32),
         # Links in e-mails only; the bench speaks plain HTTP on loopback.
         "PUBLIC_URL": "https://cartable.example",
+        # Production requires one; the pages measured send no e-mail (the worker does).
+        "MAIL_SERVER": "127.0.0.1",
         "PYTHONPATH": str(ROOT),
     }
-    env.pop("MAIL_SERVER", None)
     if profile is not None:
         env["BENCH_PROFILE"] = str(profile)
     command = [

@@ -18,6 +18,7 @@ PRODUCTION = {
     "PUBLIC_URL": "https://cartable.example",
     "DATABASE_URL": "postgresql+psycopg://db.example/cartable",
     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/2",
+    "MAIL_SERVER": "smtp.example.fr",
 }
 
 
@@ -47,6 +48,11 @@ def _production_env(monkeypatch, **changes):
             {"PUBLIC_URL": "http://cartable.example"},
             "PUBLIC_URL must start with https:// in production: "
             "links in e-mails and cookies need TLS.",
+        ),
+        (
+            {"MAIL_SERVER": None},
+            "MAIL_SERVER must be set in production: without it, the worker writes e-mails "
+            "(password reset links included) to its log instead of sending them.",
         ),
         (
             {"RATELIMIT_STORAGE_URI": None},

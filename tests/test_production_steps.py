@@ -73,6 +73,7 @@ def prepared_by_the_readme(tmp_path, production_database_url) -> str:
         "PUBLIC_URL": "https://portail.example",
         "DATABASE_URL": production_database_url,
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/14",
+        "MAIL_SERVER": "smtp.example.fr",  # as cartable.env.example; these commands send none
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
     }
     for command in production_commands():

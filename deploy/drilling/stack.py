@@ -386,6 +386,9 @@ def app_environment(*, database_url: str, redis_url: str, workdir: Path, **extra
         PUBLIC_URL="https://cartable.exercice.test",
         DATABASE_URL=database_url,
         RATELIMIT_STORAGE_URI=redis_url,
+        # Production requires one; web processes send no e-mail (the worker does, and the
+        # drill gives its worker the port of its SMTP server).
+        MAIL_SERVER="127.0.0.1",
         UPLOAD_FOLDER=str(workdir / "uploads"),
         LOG_FORMAT="json",
         PYTHONUNBUFFERED="1",
