@@ -599,6 +599,12 @@ def test_agent_reads_a_request_but_is_refused_the_status_form(app, desk, filed):
     page = agent.get(f"/gestion/remboursements/{filed}").get_data(as_text=True)
     assert filed in page and "reçu taxi.pdf" in page
     assert "Changer le statut" not in page
+    # An agent does not process requests: the IBAN's end only, as the member sees it.
+    with app.app_context():
+        iban = db.session.scalar(sa.select(ReimbursementRequest.iban))
+    assert iban not in page and f"IBAN masqué, se terminant par {iban[-4:]}" in page
+    manager_page = desk[StaffRole.MANAGER].get(f"/gestion/remboursements/{filed}")
+    assert iban in manager_page.get_data(as_text=True)
     token = csrf_token(agent, "/gestion/adherents")
     response = agent.post(
         f"/gestion/remboursements/{filed}",
