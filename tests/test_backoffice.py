@@ -752,6 +752,11 @@ def test_admin_reads_and_filters_the_access_log_and_others_are_refused(app, desk
     # An administrator of another insurer reads nothing about Sophie.
     other = desk["outsider"].get("/gestion/journal").get_data(as_text=True)
     assert "MARTIN Sophie" not in other
+    # Its staff filter names its own insurer's staff and those who see every insurer, not
+    # the staff of Mutuelle Démo only (the agent, the gestionnaire).
+    assert OUTSIDER in other and ADMIN in other
+    assert AGENT not in other and MANAGER not in other
+    assert AGENT in page and OUTSIDER in page  # the national administrator's filter: everyone
 
 
 def test_every_look_writes_its_log_row(app, desk, filed):

@@ -28,6 +28,7 @@ from app.models import (
     Trip,
     UserSession,
 )
+from app.models.staff import staff_insurers
 from app.text import fold_name
 
 HOLDERS = (Quality.ADHERENT, Quality.SOUSCRIPTEUR)
@@ -284,11 +285,20 @@ def _paris_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=PARIS).astimezone(UTC).replace(tzinfo=None)
 
 
-def staff_choices() -> list[tuple[int, str]]:
-    rows = db.session.execute(
-        sa.select(StaffMember.id, StaffMember.name, StaffMember.email).order_by(StaffMember.name)
+def staff_choices(insurer_ids: frozenset[int] | None) -> list[tuple[int, str]]:
+    """The staff an administrator may pick in the journal's filter: with a scope, those who
+    share one of its insurers and those who see every insurer (whose looks at its members
+    the journal shows), never the staff of other insurers only."""
+    query = sa.select(StaffMember.id, StaffMember.name, StaffMember.email).order_by(
+        StaffMember.name
     )
-    return [(staff_id, f"{name} ({email})") for staff_id, name, email in rows]
+    if insurer_ids is not None:
+        shared = sa.select(staff_insurers.c.staff_id).where(
+            staff_insurers.c.insurer_id.in_(insurer_ids)
+        )
+        scoped = sa.select(staff_insurers.c.staff_id)
+        query = query.where(sa.or_(StaffMember.id.in_(shared), StaffMember.id.not_in(scoped)))
+    return [(staff_id, f"{name} ({email})") for staff_id, name, email in db.session.execute(query)]
 
 
 def access_log(

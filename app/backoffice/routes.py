@@ -446,7 +446,7 @@ def trips_csv():
 
 def _journal_filters() -> tuple[JournalFilterForm, dict]:
     form = JournalFilterForm(request.args)
-    form.staff.choices = [(0, "Tous"), *queries.staff_choices()]
+    form.staff.choices = [(0, "Tous"), *queries.staff_choices(_scope())]
     filters = {}
     if form.validate():
         filters = {
