@@ -236,3 +236,28 @@ def test_two_claims_never_take_the_same_row(app, demo):
     with app.app_context():
         leased = db.session.scalars(sa.select(OutboxMessage.locked_until)).all()
     assert all(leased)
+
+
+class RefusingEveryRecipient:
+    """An SMTP server that refuses every recipient, naming the address, as servers do."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
+def test_a_refused_recipient_is_logged_without_the_address(app, make_app, caplog):
+    """The server's refusal names the address: the row's error and the log give its code."""
+    controller = Controller(RefusingEveryRecipient(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        refusing = make_app(MAIL_PORT=controller.port)
+        with refusing.app_context():
+            add_email("inconnue@example.fr", "Sujet", "Texte", "<p>Texte</p>")
+            db.session.commit()
+            tally = worker.deliver_due()
+    finally:
+        controller.stop()
+    assert (tally.delivered, tally.failed) == (0, 1)
+    (row,) = outbox_rows(app, "email")
+    assert row.last_error == "serveur d'e-mail : destinataire refusé (code 550)"
+    assert "inconnue@example.fr" not in caplog.text

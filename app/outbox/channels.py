@@ -65,9 +65,17 @@ class Mailer:
                 self.connection = mail.connect()
                 self.connection.__enter__()
             self.connection.send(message)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
-            # This message was refused, the server is fine: the next ones can go.
-            raise DeliveryError(f"serveur d'e-mail : {error}") from error
+        except smtplib.SMTPRecipientsRefused as error:
+            # This message was refused, the server is fine: the next ones can go. The reason
+            # goes to the log and the row without the address (the server's text names it).
+            codes = sorted({str(code) for code, _ in error.recipients.values()})
+            raise DeliveryError(
+                f"serveur d'e-mail : destinataire refusé (code {', '.join(codes)})"
+            ) from error
+        except smtplib.SMTPDataError as error:
+            raise DeliveryError(
+                f"serveur d'e-mail : message refusé (code {error.smtp_code})"
+            ) from error
         except OSError as error:  # connection refused, timeout, SMTP errors (subclasses)
             self.close()
             raise DeliveryError(f"serveur d'e-mail : {error}", endpoint_down=True) from error
