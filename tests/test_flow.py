@@ -571,10 +571,12 @@ def test_webhook_secret_is_printed_once_and_rotated_on_demand(app, demo, runner)
     [
         (
             ["--flow-webhook", "ftp://assistance.example/x"],
-            "doit commencer par http:// ou https://",
+            "doit commencer par https://",
         ),
-        (["--flow-webhook", "javascript:alert(1)"], "doit commencer par http:// ou https://"),
-        (["--flow-webhook", "https://"], "doit commencer par http:// ou https://"),
+        (["--flow-webhook", "javascript:alert(1)"], "doit commencer par https://"),
+        (["--flow-webhook", "https://"], "doit commencer par https://"),
+        # Events name a child and its addresses: no plain http across a network.
+        (["--flow-webhook", "http://assistance.example/x"], "http:// seulement sur cette machine"),
         (["--flow-webhook", "https://a.example", "--flow-folder", "/tmp/x"], "Choisissez entre"),
         (["--rotate-flow-secret"], "ne sert qu'à une mutuelle livrée par webhook"),
     ],

@@ -5,9 +5,13 @@ from urllib.parse import urlsplit
 
 URL_MAX = 500
 WEBHOOK_URL_MESSAGE = (
-    "L'adresse du webhook « {url} » est invalide : elle doit commencer par http:// ou "
-    "https:// et nommer un serveur, par exemple https://assistance.mutuelle.fr/cartable."
+    "L'adresse du webhook « {url} » est invalide : elle doit commencer par https:// (http:// "
+    "seulement sur cette machine : 127.0.0.1, ::1 ou localhost) et nommer un serveur, par "
+    "exemple https://assistance.mutuelle.fr/cartable."
 )
+# Plain http only where the events never cross a network: they name a child, its
+# addresses and the parent's phone.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 FOLDER_MESSAGE = "« {path} » n'est pas un dossier utilisable : {reason}."
 BOTH_MESSAGE = "Choisissez entre --flow-webhook et --flow-folder."
 ROTATE_MESSAGE = (
@@ -17,7 +21,8 @@ ROTATE_MESSAGE = (
 
 
 def normalize_webhook_url(raw: str) -> str | None:
-    """The URL when it is http(s) with a host and no credentials in it, else None."""
+    """The URL when it is https with a host (or http on this machine) and no credentials in
+    it, else None."""
     url = raw.strip()
     if not url or len(url) > URL_MAX or any(c.isspace() for c in url):
         return None
@@ -27,6 +32,8 @@ def normalize_webhook_url(raw: str) -> str | None:
     except ValueError:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         return None
     if parts.username or parts.password:
         return None
