@@ -593,6 +593,22 @@ def test_bad_flow_settings_are_refused_in_french_and_change_nothing(
         assert (insurer.flow_channel, insurer.flow_target, insurer.flow_secret) == (None,) * 3
 
 
+def test_a_plain_http_webhook_set_before_the_https_rule_gets_no_new_secret(app, demo, runner):
+    """An insurer set with http:// across a network before the rule: rotating its secret
+    would not make it safe, so it is refused until an https address is set."""
+    with app.app_context():
+        insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == "demo"))
+        insurer.flow_channel, insurer.flow_target = "webhook", "http://assistance.example/x"
+        insurer.flow_secret = "whsec_ancien"
+        db.session.commit()
+    result = runner.invoke(args=["insurer", "set", "demo", "--rotate-flow-secret"])
+    assert result.exit_code == 1
+    assert "doit commencer par https://" in result.output
+    with app.app_context():
+        insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == "demo"))
+        assert insurer.flow_secret == "whsec_ancien"
+
+
 def test_folder_that_is_a_file_is_refused(app, demo, runner, tmp_path):
     target = tmp_path / "fichier.txt"
     target.write_text("x")

@@ -14,6 +14,7 @@ from app.clock import PARIS
 from app.extensions import db
 from app.models import OutboxMessage
 from app.outbox import add_email, worker
+from app.outbox.channels import DeliveryError, Mailer
 from tests.conftest import Auth, Mailbox, deliver_outbox, free_port, submit
 from tests.flow_helpers import outbox_rows
 from tests.reimbursement_samples import pdf_bytes
@@ -261,3 +262,29 @@ def test_a_refused_recipient_is_logged_without_the_address(app, make_app, caplog
     (row,) = outbox_rows(app, "email")
     assert row.last_error == "serveur d'e-mail : destinataire refusé (code 550)"
     assert "inconnue@example.fr" not in caplog.text
+
+
+class ClosingAtEveryRecipient:
+    """An SMTP server going away: 421 to the recipient (smtplib then closes the line)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        return "421 4.3.2 Service not available, closing transmission channel"
+
+
+def test_a_server_closing_on_a_recipient_counts_as_down_and_is_left(app, make_app):
+    """421 is the server going away, not this message refused: the connection is dropped
+    (the next batch opens a new one) and the batch's other e-mails wait for it."""
+    controller = Controller(ClosingAtEveryRecipient(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        closing = make_app(MAIL_PORT=controller.port)
+        payload = json.dumps({"to": "a@example.fr", "subject": "S", "text": "T", "html": "H"})
+        with closing.app_context():
+            mailer = Mailer()
+            with pytest.raises(DeliveryError) as refused:
+                mailer.send(payload)
+    finally:
+        controller.stop()
+    assert refused.value.endpoint_down
+    assert refused.value.reason == "serveur d'e-mail : destinataire refusé (code 421)"
+    assert mailer.connection is None

@@ -72,8 +72,9 @@ def _describe(insurer: Insurer) -> None:
 @click.option(
     "--flow-webhook",
     metavar="URL",
-    help="Envoie les événements des trajets à cette adresse http(s), signés (Standard "
-    "Webhooks) ; le secret de signature est affiché une seule fois.",
+    help="Envoie les événements des trajets à cette adresse https (http seulement sur cette "
+    "machine : 127.0.0.1, ::1, localhost), signés (Standard Webhooks) ; le secret de "
+    "signature est affiché une seule fois.",
 )
 @click.option(
     "--flow-folder",

@@ -94,6 +94,10 @@ def _flow_changes(insurer: Insurer, changes: Changes, messages: list[str]):
         if insurer.flow_channel != "webhook":
             messages.append(flow.ROTATE_MESSAGE)
             return None
+        if flow.normalize_webhook_url(insurer.flow_target) is None:
+            # Set before webhooks had to be https: a new secret would not make it safe.
+            messages.append(flow.WEBHOOK_URL_MESSAGE.format(url=insurer.flow_target))
+            return None
         return "webhook", insurer.flow_target, new_webhook_secret()
     return None
 

@@ -38,6 +38,10 @@ class DeliveryError(Exception):
 # --- E-mail -------------------------------------------------------------------------------
 
 
+# « Service not available, closing transmission channel »: the server is going away.
+SMTP_CLOSING = 421
+
+
 class Mailer:
     """Sends a batch's e-mails over one SMTP connection, opened at the first one."""
 
@@ -66,19 +70,22 @@ class Mailer:
                 self.connection.__enter__()
             self.connection.send(message)
         except smtplib.SMTPRecipientsRefused as error:
-            # This message was refused, the server is fine: the next ones can go. The reason
-            # goes to the log and the row without the address (the server's text names it).
-            codes = sorted({str(code) for code, _ in error.recipients.values()})
-            raise DeliveryError(
-                f"serveur d'e-mail : destinataire refusé (code {', '.join(codes)})"
-            ) from error
+            # This message was refused: the next ones can go, unless the server is closing
+            # (421, and smtplib has closed the connection). The reason goes to the log and
+            # the row without the address (the server's text names it).
+            codes = sorted({code for code, _ in error.recipients.values()})
+            self._refused(f"destinataire refusé (code {', '.join(map(str, codes))})", codes)
         except smtplib.SMTPDataError as error:
-            raise DeliveryError(
-                f"serveur d'e-mail : message refusé (code {error.smtp_code})"
-            ) from error
+            self._refused(f"message refusé (code {error.smtp_code})", [error.smtp_code])
         except OSError as error:  # connection refused, timeout, SMTP errors (subclasses)
             self.close()
             raise DeliveryError(f"serveur d'e-mail : {error}", endpoint_down=True) from error
+
+    def _refused(self, reason: str, codes: list[int]) -> None:
+        closing = SMTP_CLOSING in codes
+        if closing:
+            self.close()
+        raise DeliveryError(f"serveur d'e-mail : {reason}", endpoint_down=closing)
 
     def close(self) -> None:
         if self.connection is not None:
