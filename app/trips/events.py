@@ -108,7 +108,6 @@ _CONTENTS = (
     .join(_PARENT, Account.member_id == _PARENT.id)
     .join(Insurer, _PARENT.insurer_id == Insurer.id)
 )
-_CONTENT = _CONTENTS.where(Trip.id == sa.bindparam("trip_id"))
 _CONTENTS_OF = _CONTENTS.where(Trip.id.in_(sa.bindparam("trip_ids", expanding=True))).order_by(
     Trip.trip_date, Trip.trip_time, Trip.id
 )
@@ -125,14 +124,9 @@ def _content(row) -> TripContent:
     )
 
 
-def read_content(trip_id: int) -> TripContent:
-    """A stored trip's content, in one query (a change or a cancellation)."""
-    return _content(db.session.connection().execute(_CONTENT, {"trip_id": trip_id}).one())
-
-
 def read_contents(trip_ids: list[int]) -> list[TripContent]:
-    """Several stored trips' contents, in date order, in one query (the trips an address
-    change moves)."""
+    """Stored trips' contents, in date order, in one query (a cancellation, the trips an
+    address change moves, an account's trips to come)."""
     rows = db.session.connection().execute(_CONTENTS_OF, {"trip_ids": trip_ids})
     return [_content(row) for row in rows]
 

@@ -460,13 +460,9 @@ def send_again(trips: list[Trip]) -> None:
     """Trips another change moved (the address they use, corrected): each is arranged anew
     and sent whole again (`trajet.modifie`), in one query for their contents. The caller
     commits."""
-    if not trips:
-        return
     for trip in trips:
         _arrange_anew(trip)
-    db.session.flush()
-    for content in events.read_contents([trip.id for trip in trips]):
-        events.queue_trip_event(content, events.CHANGED)
+    _tell_assistance(trips, events.CHANGED)
 
 
 def cancel_trip(trip: Trip) -> None:
@@ -478,14 +474,19 @@ def cancel_trip(trip: Trip) -> None:
 def cancel_trips(trips: list[Trip]) -> None:
     """Cancel the parent's trips and tell the assistance of each (`trajet.annule`), their
     contents read in one query. The caller commits."""
-    if not trips:
-        return
     for trip in trips:
         trip.cancelled_at = trip.status_changed_at = utcnow()
         trip.status = TripStatus.CANCELLED
+    _tell_assistance(trips, events.CANCELLED)
+
+
+def _tell_assistance(trips: list[Trip], event_type: str) -> None:
+    """Queue each changed trip's event, its content read back in one query."""
+    if not trips:
+        return
     db.session.flush()
     for content in events.read_contents([trip.id for trip in trips]):
-        events.queue_trip_event(content, events.CANCELLED)
+        events.queue_trip_event(content, event_type)
 
 
 def trips_to_come(account_id: int, now: datetime) -> list[Trip]:
