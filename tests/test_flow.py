@@ -250,6 +250,102 @@ def test_a_corrected_address_leaves_locked_trips_as_sent(app, client, auth, soph
     assert trip_row(app, trip_id).from_address_id == sophie["Maison"]
 
 
+def edit_contact(client, phone: str, email: str = SOPHIE, password: str = ""):
+    data = {"email": email, "phone": phone, "current_password": password}
+    return submit(client, "/mon-espace/modifier", data)
+
+
+def test_a_new_phone_reaches_the_assistance_with_the_trips_to_come(app, client, sophie):
+    """The transporter calls the parent: every trip still changeable is sent whole again
+    with the new phone. Where and when it goes is unchanged: a confirmed trip keeps its
+    status and its transporter."""
+    first, second = book(client, app, hour="08:30"), book(client, app, hour="16:30")
+    confirm(app, first)
+    assert "vos trajets prévus dans plus de 48 heures" in " ".join(
+        text(client.get("/mon-espace/modifier")).split()
+    )
+    response = edit_contact(client, "07.98.76.54.32")
+    assert response.status_code == 302, text(response)
+    *requested, again_first, again_second = event_bodies(app)
+    assert [body["type"] for body in (again_first, again_second)] == ["trajet.modifie"] * 2
+    for before, after in zip(requested, (again_first, again_second), strict=True):
+        assert after["data"]["parent"]["phone"] == "07 98 76 54 32"
+        parent = {**after["data"]["parent"], "phone": "06 12 34 56 78"}
+        assert {**after["data"], "parent": parent} == before["data"]
+    trip = trip_row(app, first)
+    assert trip.status is TripStatus.CONFIRMED and trip.transporter_name == "Taxi Bleu"
+    assert trip_row(app, second).status is TripStatus.REQUESTED
+    page = text(client.get(response.headers["Location"]))
+    assert (
+        "Vos 2 trajets à venir sont envoyés de nouveau à l&#39;assistance avec vos nouvelles "
+        "coordonnées."
+    ) in page
+
+
+def test_the_same_phone_written_otherwise_sends_nothing(app, client, sophie):
+    book(client, app)
+    response = edit_contact(client, "+33 6 12 34 56 78")
+    assert response.status_code == 302, text(response)
+    assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
+    assert "envoyé de nouveau" not in text(client.get(response.headers["Location"]))
+
+
+def test_a_confirmed_new_email_reaches_the_assistance_with_the_trips_to_come(
+    app, client, sophie, mailbox
+):
+    """The address is sent once confirmed, not when it is typed: until then it is not the
+    parent's."""
+    book(client, app)
+    response = edit_contact(
+        client, "06 12 34 56 78", "sophie.nouvelle@example.fr", DEFAULT_PASSWORD
+    )
+    assert response.status_code == 302, text(response)
+    assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
+    link = mailbox.links(mailbox.last("sophie.nouvelle@example.fr"))[0]
+    response = submit(client, link.removeprefix("http://portail.test"))
+    assert response.status_code == 302
+    requested, again = event_bodies(app)
+    assert again["type"] == "trajet.modifie"
+    assert again["data"]["parent"]["email"] == "sophie.nouvelle@example.fr"
+    page = text(client.get(response.headers["Location"]))
+    assert "Votre trajet à venir est envoyé de nouveau à l&#39;assistance" in page
+
+
+def test_a_new_phone_leaves_locked_trips_as_sent_and_says_whom_to_call(
+    app, client, auth, sophie, frozen_clock
+):
+    """A trip less than 48 h ahead is the transporter's already: no event, and the parent
+    is told to call the assistance."""
+    book(client, app)  # Thursday 21 May at 8:30
+    frozen_clock.move_to(NOW + timedelta(days=2), tick=False)  # Wednesday 10:00: locked
+    auth.login()  # the session ended after 30 idle minutes
+    response = edit_contact(client, "07 98 76 54 32")
+    assert response.status_code == 302, text(response)
+    assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
+    page = text(client.get(response.headers["Location"]))
+    assert (
+        "1 trajet déjà transmis au transporteur garde vos anciennes coordonnées : si besoin, "
+        "contactez l&#39;assistance au 01 23 45 67 89."
+    ) in page
+
+
+def test_a_trip_cancelled_during_a_phone_change_is_not_sent_again(
+    app, client, sophie, database_url
+):
+    """The trips are locked before they are read: one the parent cancels in another tab
+    meanwhile is left cancelled, not told of the new phone."""
+    trip_id = book(client, app)
+    cancellation = (
+        sa.update(Trip)
+        .where(Trip.id == trip_id)
+        .values(cancelled_at=datetime(2026, 5, 18, 8, 0), status=TripStatus.CANCELLED)
+    )
+    with another_tab_writing(database_url, cancellation):
+        response = edit_contact(client, "07 98 76 54 32")
+    assert response.status_code == 302
+    assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
+
+
 def test_deleting_the_account_cancels_its_trips_to_come_with_the_assistance(app, client, sophie):
     """The trips go with the account: the assistance is told of each (`trajet.annule`),
     after its request, and the events outlive the trips."""

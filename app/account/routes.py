@@ -7,6 +7,7 @@ from flask_login import login_required, logout_user
 from flask_wtf import FlaskForm
 
 from app.account import bp
+from app.account import services as account_services
 from app.account.export import export_account
 from app.account.forms import (
     ChangePasswordForm,
@@ -65,6 +66,34 @@ def index():
     return render_template("account/index.html", account=overview(signed_in()), today=today())
 
 
+def contact_sent_message(count: int) -> str:
+    if count == 1:
+        return (
+            "Votre trajet à venir est envoyé de nouveau à l'assistance avec vos nouvelles "
+            "coordonnées."
+        )
+    return (
+        f"Vos {count} trajets à venir sont envoyés de nouveau à l'assistance avec vos "
+        "nouvelles coordonnées."
+    )
+
+
+def contact_kept_message(count: int, phone: str | None) -> str:
+    if count == 1:
+        text = "1 trajet déjà transmis au transporteur garde vos anciennes coordonnées"
+    else:
+        text = f"{count} trajets déjà transmis au transporteur gardent vos anciennes coordonnées"
+    return f"{text} : si besoin, contactez l'assistance" + (f" au {phone}." if phone else ".")
+
+
+def _tell_trips_followed(sent: account_services.ContactSent, member) -> None:
+    """What the new phone or e-mail did to the trips to come."""
+    if sent.sent_again:
+        flash(contact_sent_message(sent.sent_again), "info")
+    if sent.kept:
+        flash(contact_kept_message(sent.kept, trip_services.assistance_phone(member)), "info")
+
+
 @bp.route("/modifier", methods=["GET", "POST"])
 @login_required
 @limiter.limit("10 per 10 minutes", key_func=account_limit_key, methods=["POST"])
@@ -75,16 +104,18 @@ def edit():
     form = EditAccountForm(obj=account if request.method == "GET" else None)
     if form.validate_on_submit():
         new_email = form.email.data if form.email.data != account.email else None
+        phone = form.phone.data
         if new_email and not verify_password(
             account.password_hash, form.current_password.data or ""
         ):
             # Whoever holds the mailbox can reset the password: only the owner may move it.
             form.current_password.errors.append(PASSWORD_NEEDED_FOR_EMAIL)
-        elif not services.change_contact(account, form.phone.data, new_email):
+        elif (sent := account_services.change_contact(account, phone, new_email)) is None:
             form.email.errors.append(EMAIL_TAKEN)
         else:
             saved = CONTACT_SAVED_TO_CONFIRM.format(email=new_email) if new_email else CONTACT_SAVED
             flash(saved, "success")
+            _tell_trips_followed(sent, signed_in().member)
             return redirect(url_for("account.index"))
     return render_template("account/edit.html", form=form)
 
@@ -103,9 +134,10 @@ def confirm_email(token: str):
     form = FlaskForm()
     if not form.validate_on_submit():  # mail scanners open links: only the button confirms
         return render_template("auth/confirm.html", form=form, email=account.pending_email)
-    if not services.confirm_email_change(account):
+    if (sent := account_services.confirm_email_change(account)) is None:
         return render_template("auth/link_error.html", message=EMAIL_TAKEN), 400
     flash("Votre nouvelle adresse e-mail est confirmée.", "success")
+    _tell_trips_followed(sent, account.member)
     return redirect(url_for("account.index"))
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from app.auth import rules
 from app.auth.passwords import hash_password
 from app.auth.tokens import Purpose, TokenError, make_token
-from app.auth_session import end_other_sessions, record_event
+from app.auth_session import record_event
 from app.clock import today, utcnow
 from app.email import public_url, send_email
 from app.extensions import db
@@ -129,46 +129,6 @@ def email_taken(email: str, except_account: Account | None = None) -> bool:
     if except_account is not None:
         query = query.where(Account.id != except_account.id)
     return db.session.scalar(query.limit(1)) is not None
-
-
-def change_contact(account: Account, phone: str, new_email: str | None) -> bool:
-    """Save the phone, and e-mail the new address its confirmation link (it replaces the
-    current one once confirmed); False when another account uses that address."""
-    if new_email and email_taken(new_email, except_account=account):
-        return False
-    account.phone = rules.normalize_phone(phone)
-    if new_email:
-        account.pending_email = new_email
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    if new_email:
-        send_email_change(account)
-    return True
-
-
-def confirm_email_change(account: Account) -> bool:
-    """The new address's link was confirmed: it becomes the account's e-mail, the other
-    browsers are logged out (this one stays in if it is the account's own) and the former
-    address is told. False, and the change dropped, when another account uses the address
-    now (the unique index decides, so a registration racing this one cannot slip in
-    between a check and the commit). Commits."""
-    old_email = account.email
-    account.email, account.pending_email = account.pending_email, None
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        account.pending_email = None
-        db.session.commit()
-        return False
-    end_other_sessions(account)
-    record_event(AuthEventKind.EMAIL_CHANGED, account)
-    notify_email_changed(account, old_email)
-    db.session.commit()
-    return True
 
 
 def send_confirmation(account: Account) -> None:

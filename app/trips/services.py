@@ -489,9 +489,33 @@ def _tell_assistance(trips: list[Trip], event_type: str) -> None:
         events.queue_trip_event(content, event_type)
 
 
-def trips_to_come(account_id: int, now: datetime) -> list[Trip]:
-    """The account's trips not cancelled and not started yet, in date order."""
-    trips = db.session.scalars(
+class ContactSent(NamedTuple):
+    """Trips told of the parent's new phone or e-mail, and trips less than 48 h ahead that
+    keep the former ones."""
+
+    sent_again: int
+    kept: int
+
+
+def send_new_contact(account_id: int, now: datetime) -> ContactSent:
+    """The parent's phone or e-mail changed: the assistance and the transporter reach the
+    parent through them. Each trip still changeable is sent whole again (`trajet.modifie`)
+    with the new details; where and when it goes is unchanged, so it keeps its status and
+    its transporter. A trip less than 48 h ahead is the assistance's (the transporter has
+    it): it is not sent, and counted. The trips are locked first, so that one cancelled
+    meanwhile is not sent again. The caller commits."""
+    trips = trips_to_come(account_id, now, lock=True)
+    changeable = [
+        trip for trip in trips if not rules.is_locked(now, trip.trip_date, trip.trip_time)
+    ]
+    _tell_assistance(changeable, events.CHANGED)
+    return ContactSent(len(changeable), len(trips) - len(changeable))
+
+
+def trips_to_come(account_id: int, now: datetime, *, lock: bool = False) -> list[Trip]:
+    """The account's trips not cancelled and not started yet, in date order; with `lock`,
+    their rows are held until the transaction ends."""
+    query = (
         sa.select(Trip)
         .where(
             Trip.account_id == account_id,
@@ -499,5 +523,8 @@ def trips_to_come(account_id: int, now: datetime) -> list[Trip]:
             Trip.trip_date >= now.date(),
         )
         .order_by(Trip.trip_date, Trip.trip_time, Trip.id)
-    ).all()
+    )
+    if lock:
+        query = query.with_for_update()
+    trips = db.session.scalars(query).all()
     return [trip for trip in trips if rules.starts_at(trip.trip_date, trip.trip_time) > now]
