@@ -67,6 +67,10 @@ class Config:
     API_LIMIT_PER_TOKEN = "120 per minute"  # noqa: S105 - a rate, not a secret
     # How long the worker keeps a claimed outbox row before another worker may take it.
     OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
+    # Delivered outbox rows are erased after this many days: a trip event holds a child's
+    # name, birth date and addresses, kept only as long as the support desk may need to show
+    # what the assistance was told.
+    OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "90"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -288,3 +288,81 @@ def test_a_server_closing_on_a_recipient_counts_as_down_and_is_left(app, make_ap
     assert refused.value.endpoint_down
     assert refused.value.reason == "serveur d'e-mail : destinataire refusé (code 421)"
     assert mailer.connection is None
+
+
+# --- Retention ----------------------------------------------------------------------------
+
+
+def aged_rows(app, **ages: dict) -> dict[str, int]:
+    """One e-mail row per name, its timestamps set `days` before now: delivered, dead or
+    still owed."""
+    ids = {}
+    with app.app_context():
+        for name, age in ages.items():
+            add_email(SOPHIE, name, "texte", "<p>texte</p>")
+            db.session.flush()
+            row = db.session.scalar(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+            moment = utc(NOW - timedelta(days=age["days"]))
+            row.created_at = moment - timedelta(minutes=1)
+            if age["state"] == "delivered":
+                row.delivered_at = moment
+            elif age["state"] == "dead":
+                row.dead_at = moment
+            ids[name] = row.id
+        db.session.commit()
+    return ids
+
+
+def remaining(app) -> set[str]:
+    with app.app_context():
+        return set(db.session.scalars(sa.select(OutboxMessage.summary)))
+
+
+def test_delivered_rows_are_erased_after_their_retention_and_owed_or_dead_ones_stay(
+    app, demo, runner
+):
+    """A delivered trip event holds a child's name and addresses: it is kept 90 days
+    (`OUTBOX_RETENTION_DAYS`), then erased. A row still owed, or dead, is never erased."""
+    aged_rows(
+        app,
+        old=dict(days=91, state="delivered"),
+        recent=dict(days=89, state="delivered"),
+        owed=dict(days=200, state="owed"),
+        dead=dict(days=200, state="dead"),
+    )
+    result = runner.invoke(args=["outbox", "purge"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "Messages délivrés depuis plus de 90 jours effacés : 1."
+    assert {summary.rsplit(" : ", 1)[1] for summary in remaining(app)} == {
+        "recent",
+        "owed",
+        "dead",
+    }
+    assert runner.invoke(args=["outbox", "purge"]).output.strip().endswith("effacés : 0.")
+
+
+def test_the_purge_erases_in_batches_until_none_is_left(app, demo):
+    aged_rows(app, **{f"old {n}": dict(days=100, state="delivered") for n in range(5)})
+    with app.app_context():
+        assert worker.purge_delivered(batch=2) == 5
+    assert remaining(app) == set()
+
+
+def test_a_running_worker_erases_old_delivered_rows_when_idle(app, demo, mailbox):
+    aged_rows(app, old=dict(days=120, state="delivered"))
+    stop = threading.Event()
+
+    def run():
+        with app.app_context():
+            worker.run_forever(stop, poll=0.05)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 5
+        while remaining(app) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join()
+    assert remaining(app) == set()

@@ -16,6 +16,7 @@ from app.extensions import db
 
 PENDING = sa.text("delivered_at IS NULL AND dead_at IS NULL")
 TRIP_PENDING = sa.text("delivered_at IS NULL AND dead_at IS NULL AND trip_id IS NOT NULL")
+DELIVERED = sa.text("delivered_at IS NOT NULL")
 
 
 class OutboxMessage(db.Model):
@@ -36,6 +37,13 @@ class OutboxMessage(db.Model):
             "id",
             sqlite_where=TRIP_PENDING,
             postgresql_where=TRIP_PENDING,
+        ),
+        # The retention purge (app/outbox/worker.py) finds the delivered rows by their age.
+        sa.Index(
+            "ix_outbox_delivered",
+            "delivered_at",
+            sqlite_where=DELIVERED,
+            postgresql_where=DELIVERED,
         ),
     )
 

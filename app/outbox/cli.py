@@ -1,10 +1,12 @@
-"""`flask --app wsgi worker [--once]` and `flask --app wsgi outbox show [--dead]`."""
+"""`flask --app wsgi worker [--once]`, `flask --app wsgi outbox show [--dead]` and
+`flask --app wsgi outbox purge`."""
 
 import signal
 import threading
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
@@ -34,6 +36,17 @@ def worker_command(once: bool):
     click.echo("Envoi des messages en attente (Ctrl+C pour arrêter).")
     worker.run_forever(stop)
     click.echo("Envoi arrêté.")
+
+
+@outbox_cli.command(
+    "purge", help="Efface les messages délivrés depuis plus de OUTBOX_RETENTION_DAYS jours."
+)
+@with_appcontext
+def outbox_purge_command():
+    """Erase the delivered rows past their retention now (the worker does it every hour)."""
+    erased = worker.purge_delivered()
+    days = current_app.config["OUTBOX_RETENTION_DAYS"]
+    click.echo(f"Messages délivrés depuis plus de {days} jours effacés : {erased}.")
 
 
 def _when(value) -> str:

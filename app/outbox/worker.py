@@ -36,6 +36,9 @@ LONGEST_RETRY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
 # An idle worker looks for new rows this often: a message leaves within 2 s of its commit.
 POLL_SECONDS = 0.5
+# A running worker erases the delivered rows past their retention this often.
+PURGE_EVERY_SECONDS = 3600
+PURGE_BATCH = 5000
 # Events whose delivery means the assistance has the trip (« Transmis »).
 TRIP_REQUESTS = ("trajet.demande", "trajet.modifie")
 
@@ -266,13 +269,41 @@ def deliver_due(limit: int = BATCH_SIZE) -> Tally:
         db.session.remove()
 
 
+def purge_delivered(batch: int = PURGE_BATCH) -> int:
+    """Erase the rows delivered more than OUTBOX_RETENTION_DAYS ago, `batch` at a time so
+    that no transaction holds many rows; how many. Owed and dead rows stay: the first are
+    still to be delivered, the second wait for someone to look at them."""
+    retention = timedelta(days=current_app.config["OUTBOX_RETENTION_DAYS"])
+    cutoff = clock.utcnow() - retention
+    oldest = (
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.delivered_at.is_not(None), OutboxMessage.delivered_at < cutoff)
+        .limit(batch)
+    )
+    erased = 0
+    while True:
+        result = db.session.execute(
+            sa.delete(OutboxMessage).where(OutboxMessage.id.in_(oldest.scalar_subquery())),
+            execution_options={"synchronize_session": False},
+        )
+        db.session.commit()
+        erased += result.rowcount
+        if result.rowcount < batch:
+            return erased
+
+
 def run_forever(stop: threading.Event, limit: int = BATCH_SIZE, poll: float = POLL_SECONDS):
-    """Deliver rows as they come due until `stop` is set (`flask worker`)."""
+    """Deliver rows as they come due until `stop` is set (`flask worker`); when idle, erase
+    the delivered rows past their retention, at most once every PURGE_EVERY_SECONDS."""
     channels = Channels()
+    purge_at = time.monotonic()
     try:
         while not stop.is_set():
             try:
                 claimed, _ = deliver_batch(channels, limit)
+                if not claimed and time.monotonic() >= purge_at:
+                    purge_delivered()
+                    purge_at = time.monotonic() + PURGE_EVERY_SECONDS
             except sa.exc.OperationalError:
                 # The database went away: wait and try again, nothing was lost.
                 log.exception("outbox: database unavailable")
