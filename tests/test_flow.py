@@ -705,6 +705,25 @@ def test_a_plain_http_webhook_set_before_the_https_rule_gets_no_new_secret(app, 
         assert insurer.flow_secret == "whsec_ancien"
 
 
+def test_events_wait_rather_than_go_to_a_plain_http_webhook_set_before_the_rule(
+    app, client, sophie, runner
+):
+    """Nothing naming a child crosses a network in clear: the event waits without a try
+    (retried like an endpoint down), and `insurer show` says why."""
+    book(client, app)
+    with app.app_context():
+        insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == "demo"))
+        insurer.flow_channel, insurer.flow_target = "webhook", "http://assistance.example/x"
+        insurer.flow_secret = "whsec_ancien"
+        db.session.commit()
+    assert deliver_outbox(app).failed == 1
+    (row,) = outbox_rows(app, "event")
+    assert row.delivered_at is None and row.dead_at is None
+    assert "n'est pas en https : rien n'est envoyé en clair" in row.last_error
+    shown = runner.invoke(args=["insurer", "show", "demo"]).output
+    assert "Attention : ce webhook n'est pas en https" in shown
+
+
 def test_folder_that_is_a_file_is_refused(app, demo, runner, tmp_path):
     target = tmp_path / "fichier.txt"
     target.write_text("x")

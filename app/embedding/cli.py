@@ -12,6 +12,7 @@ from app.embedding import rules
 from app.embedding.settings import Changes, update_insurer
 from app.extensions import db
 from app.models import Insurer
+from app.outbox.flow import normalize_webhook_url
 from app.roster.insurers import InsurerError
 
 
@@ -36,6 +37,11 @@ def _describe(insurer: Insurer) -> None:
         if flow
         else "Flux des trajets : (aucun : les événements attendent)"
     )
+    if insurer.flow_channel == "webhook" and normalize_webhook_url(insurer.flow_target) is None:
+        click.echo(
+            "Attention : ce webhook n'est pas en https ; les événements attendent qu'une "
+            "adresse https soit réglée (--flow-webhook https://…)."
+        )
     click.echo(f"Lien d'accès : {public_url('/e/' + insurer.slug)}")
     click.echo(f"Intégration : {public_url('/e/' + insurer.slug + '/integration')}")
 

@@ -26,6 +26,7 @@ from app import clock
 from app.extensions import db
 from app.models import Insurer, OutboxMessage, Trip, TripStatus
 from app.outbox.channels import DeliveryError, Mailer, WebhookClient, write_event_file
+from app.outbox.flow import normalize_webhook_url
 
 log = logging.getLogger("cartable.outbox")
 
@@ -39,6 +40,12 @@ POLL_SECONDS = 0.5
 # A running worker erases the delivered rows past their retention this often.
 PURGE_EVERY_SECONDS = 3600
 PURGE_BATCH = 5000
+# A webhook set in plain http across a network before https was required: an event names a
+# child, its addresses and the parent's phone, so it waits until an https address is set.
+NOT_HTTPS = (
+    "le webhook de cette mutuelle n'est pas en https : rien n'est envoyé en clair "
+    "(réglez --flow-webhook https://…)"
+)
 # Events whose delivery means the assistance has the trip (« Transmis »).
 TRIP_REQUESTS = ("trajet.demande", "trajet.modifie")
 
@@ -164,6 +171,8 @@ def _deliver(row, channels: Channels, insurers: dict) -> None:
         channels.mailer.send(row.payload)
         return
     channel, target, secret = insurers.get(row.insurer_id, (None, None, None))
+    if channel == "webhook" and normalize_webhook_url(target) is None:
+        raise DeliveryError(NOT_HTTPS, endpoint_down=True)
     if channel == "webhook":
         channels.webhooks.post(target, secret, row.message_id, clock.now(), row.payload)
     elif channel == "folder":
