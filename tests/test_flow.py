@@ -173,11 +173,12 @@ def test_change_sends_the_whole_trip_again_and_cancellation_the_reason(app, clie
     assert changed["data"]["to"]["label"] == "École Jules Ferry"
     assert cancelled["data"]["trip"] == requested["data"]["trip"]
     assert cancelled["data"]["reason"] == "Annulé par le parent"
+    assert changed["data"]["rearrange"] is True
     # The change told the trip from its form's choices, the cancellation read it back from
     # the database: both say the same.
-    assert {key: value for key, value in cancelled["data"].items() if key != "reason"} == (
-        changed["data"]
-    )
+    assert {key: value for key, value in cancelled["data"].items() if key != "reason"} == {
+        key: value for key, value in changed["data"].items() if key != "rearrange"
+    }
     assert trip_row(app, trip_id).status is TripStatus.CANCELLED
     listing = text(client.get("/trajets/mes-trajets"))
     cancelled_part = listing[listing.index("<h2>Annulés</h2>") :]
@@ -218,6 +219,7 @@ def test_a_corrected_address_sends_its_trips_again_with_the_new_place(app, clien
     assert by_trip[requested_second["data"]["trip"]]["to"]["line1"] == "7 rue des Roses"
     # Only the place changed in what the transporter reads.
     again = by_trip[requested_first["data"]["trip"]]
+    assert again.pop("rearrange") is True
     assert {**again, "from": requested_first["data"]["from"]} == requested_first["data"]
     trip = trip_row(app, first)
     assert trip.status is TripStatus.REQUESTED and trip.transporter_name is None
@@ -269,6 +271,8 @@ def test_a_new_phone_reaches_the_assistance_with_the_trips_to_come(app, client, 
     *requested, again_first, again_second = event_bodies(app)
     assert [body["type"] for body in (again_first, again_second)] == ["trajet.modifie"] * 2
     for before, after in zip(requested, (again_first, again_second), strict=True):
+        # Only the parent's details: the assistance keeps the transporter it arranged.
+        assert after["data"].pop("rearrange") is False
         assert after["data"]["parent"]["phone"] == "07 98 76 54 32"
         parent = {**after["data"]["parent"], "phone": "06 12 34 56 78"}
         assert {**after["data"], "parent": parent} == before["data"]
@@ -277,8 +281,8 @@ def test_a_new_phone_reaches_the_assistance_with_the_trips_to_come(app, client, 
     assert trip_row(app, second).status is TripStatus.REQUESTED
     page = text(client.get(response.headers["Location"]))
     assert (
-        "Vos 2 trajets à venir sont envoyés de nouveau à l&#39;assistance avec vos nouvelles "
-        "coordonnées."
+        "Les 2 trajets prévus dans plus de 48 heures sont envoyés de nouveau à l&#39;assistance "
+        "avec vos nouvelles coordonnées."
     ) in page
 
 
@@ -307,8 +311,12 @@ def test_a_confirmed_new_email_reaches_the_assistance_with_the_trips_to_come(
     requested, again = event_bodies(app)
     assert again["type"] == "trajet.modifie"
     assert again["data"]["parent"]["email"] == "sophie.nouvelle@example.fr"
+    assert again["data"]["rearrange"] is False
     page = text(client.get(response.headers["Location"]))
-    assert "Votre trajet à venir est envoyé de nouveau à l&#39;assistance" in page
+    assert (
+        "1 trajet prévu dans plus de 48 heures est envoyé de nouveau à l&#39;assistance avec "
+        "vos nouvelles coordonnées."
+    ) in page
 
 
 def test_a_new_phone_leaves_locked_trips_as_sent_and_says_whom_to_call(
@@ -323,6 +331,29 @@ def test_a_new_phone_leaves_locked_trips_as_sent_and_says_whom_to_call(
     assert response.status_code == 302, text(response)
     assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
     page = text(client.get(response.headers["Location"]))
+    assert (
+        "1 trajet déjà transmis au transporteur garde vos anciennes coordonnées : si besoin, "
+        "contactez l&#39;assistance au 01 23 45 67 89."
+    ) in page
+
+
+def test_a_new_phone_sends_the_trips_still_changeable_and_names_the_locked_ones(
+    app, client, auth, sophie, frozen_clock
+):
+    book(client, app, hour="08:30")  # Thursday 21 May
+    changeable = book(client, app, hour="16:30")
+    frozen_clock.move_to(NOW + timedelta(days=1, hours=2), tick=False)  # Tuesday 12:00
+    auth.login()  # the session ended after 30 idle minutes
+    response = edit_contact(client, "07 98 76 54 32")
+    assert response.status_code == 302, text(response)
+    _, _, changed = event_bodies(app)
+    assert changed["type"] == "trajet.modifie"
+    assert changed["data"]["trip"] == trip_row(app, changeable).number
+    page = " ".join(text(client.get(response.headers["Location"])).split())
+    assert (
+        "1 trajet prévu dans plus de 48 heures est envoyé de nouveau à l&#39;assistance avec "
+        "vos nouvelles coordonnées."
+    ) in page
     assert (
         "1 trajet déjà transmis au transporteur garde vos anciennes coordonnées : si besoin, "
         "contactez l&#39;assistance au 01 23 45 67 89."
@@ -390,15 +421,11 @@ def another_tab_writing(database_url: str, statement):
         engine.dispose()
 
 
-def test_a_trip_booked_in_another_tab_during_the_deletion_is_cancelled_too(
-    app, client, sophie, database_url
-):
-    """Another tab's booking has written its trip but not committed when the deletion
-    starts: the deletion waits for it (the account's row is locked first), then cancels it
-    with the others, instead of erasing it unannounced."""
+def another_tabs_booking(app, sophie):
+    """The statement of a booking made in another tab: Maxime on Friday 22 May at 8:30."""
     with app.app_context():
         account = db.session.scalar(sa.select(Account.id))
-    booking = sa.insert(Trip).values(
+    return sa.insert(Trip).values(
         account_id=account,
         child_id=child_id(app, "Maxime"),
         trip_date=date(2026, 5, 22),
@@ -410,10 +437,32 @@ def test_a_trip_booked_in_another_tab_during_the_deletion_is_cancelled_too(
         created_at=datetime(2026, 5, 18, 8, 0),
         status_changed_at=datetime(2026, 5, 18, 8, 0),
     )
-    with another_tab_writing(database_url, booking):
+
+
+def test_a_trip_booked_in_another_tab_during_the_deletion_is_cancelled_too(
+    app, client, sophie, database_url
+):
+    """Another tab's booking has written its trip but not committed when the deletion
+    starts: the deletion waits for it (the account's row is locked first), then cancels it
+    with the others, instead of erasing it unannounced."""
+    with another_tab_writing(database_url, another_tabs_booking(app, sophie)):
         response = submit(client, "/mon-espace/supprimer", {"password": DEFAULT_PASSWORD})
     assert response.status_code == 302
     assert [body["type"] for body in event_bodies(app)] == ["trajet.annule"]
+
+
+def test_a_trip_booked_in_another_tab_during_a_phone_change_gets_the_new_phone(
+    app, client, sophie, database_url
+):
+    """The phone change waits for the booking that names the account (its row is locked
+    first), then tells the assistance of that trip too."""
+    with another_tab_writing(database_url, another_tabs_booking(app, sophie)):
+        response = edit_contact(client, "07 98 76 54 32")
+    assert response.status_code == 302
+    (changed,) = event_bodies(app)
+    assert changed["type"] == "trajet.modifie"
+    assert changed["data"]["date"] == "2026-05-22"
+    assert changed["data"]["parent"]["phone"] == "07 98 76 54 32"
 
 
 def test_a_trip_cancelled_during_an_address_change_is_not_sent_again(
@@ -593,11 +642,14 @@ def test_a_wrong_secret_is_refused_by_the_receiver_and_retried(app, client, soph
     assert row.last_error == "webhook : réponse HTTP 401"
 
 
-def test_an_insurer_without_a_channel_keeps_its_events_waiting(app, client, sophie):
+def test_an_insurer_without_a_channel_keeps_its_events_waiting(app, client, sophie, frozen_clock):
+    """However long: they are not given up after a day like a failing delivery."""
     book(client, app)
     assert deliver_outbox(app).failed == 1
+    frozen_clock.move_to(NOW + timedelta(days=3), tick=False)
+    assert deliver_outbox(app).failed == 1
     (row,) = outbox_rows(app, "event")
-    assert row.delivered_at is None and row.dead_at is None
+    assert row.delivered_at is None and row.dead_at is None and row.attempts == 2
     assert "aucun canal" in row.last_error
 
 
@@ -706,10 +758,10 @@ def test_a_plain_http_webhook_set_before_the_https_rule_gets_no_new_secret(app, 
 
 
 def test_events_wait_rather_than_go_to_a_plain_http_webhook_set_before_the_rule(
-    app, client, sophie, runner
+    app, client, sophie, runner, frozen_clock
 ):
-    """Nothing naming a child crosses a network in clear: the event waits without a try
-    (retried like an endpoint down), and `insurer show` says why."""
+    """Nothing naming a child crosses a network in clear: the event waits, without a try
+    and however long, and `insurer show` says why."""
     book(client, app)
     with app.app_context():
         insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == "demo"))
@@ -717,8 +769,10 @@ def test_events_wait_rather_than_go_to_a_plain_http_webhook_set_before_the_rule(
         insurer.flow_secret = "whsec_ancien"
         db.session.commit()
     assert deliver_outbox(app).failed == 1
+    frozen_clock.move_to(NOW + timedelta(days=3), tick=False)
+    assert deliver_outbox(app).failed == 1
     (row,) = outbox_rows(app, "event")
-    assert row.delivered_at is None and row.dead_at is None
+    assert row.delivered_at is None and row.dead_at is None and row.attempts == 2
     assert "n'est pas en https : rien n'est envoyé en clair" in row.last_error
     shown = runner.invoke(args=["insurer", "show", "demo"]).output
     assert "Attention : ce webhook n'est pas en https" in shown

@@ -348,8 +348,10 @@ def test_the_purge_erases_in_batches_until_none_is_left(app, demo):
     assert remaining(app) == set()
 
 
-def test_a_running_worker_erases_old_delivered_rows_when_idle(app, demo, mailbox):
-    aged_rows(app, old=dict(days=120, state="delivered"))
+def test_a_running_worker_erases_old_delivered_rows_when_idle(app, demo, mailbox, monkeypatch):
+    """A batch per idle pass, until none is left."""
+    monkeypatch.setattr(worker, "PURGE_BATCH", 2)
+    aged_rows(app, **{f"old {n}": dict(days=120, state="delivered") for n in range(5)})
     stop = threading.Event()
 
     def run():

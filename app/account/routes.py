@@ -67,18 +67,20 @@ def index():
 
 
 def contact_sent_message(count: int) -> str:
+    """What the parent must know when the trips still changeable carry the new details."""
     if count == 1:
         return (
-            "Votre trajet à venir est envoyé de nouveau à l'assistance avec vos nouvelles "
-            "coordonnées."
+            "1 trajet prévu dans plus de 48 heures est envoyé de nouveau à l'assistance avec "
+            "vos nouvelles coordonnées."
         )
     return (
-        f"Vos {count} trajets à venir sont envoyés de nouveau à l'assistance avec vos "
-        "nouvelles coordonnées."
+        f"Les {count} trajets prévus dans plus de 48 heures sont envoyés de nouveau à "
+        "l'assistance avec vos nouvelles coordonnées."
     )
 
 
 def contact_kept_message(count: int, phone: str | None) -> str:
+    """What the parent must know when locked trips keep the former details."""
     if count == 1:
         text = "1 trajet déjà transmis au transporteur garde vos anciennes coordonnées"
     else:

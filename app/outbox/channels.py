@@ -27,12 +27,15 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix the spec gives secrets
 
 
 class DeliveryError(Exception):
-    """A message did not leave; `endpoint_down` when nothing else to that place can either."""
+    """A message did not leave; `endpoint_down` when nothing else to that place can either;
+    `unsettled` when the insurer's settings stop it (no channel, or one that may not be
+    used): it waits for them, however long, instead of being given up after a day."""
 
-    def __init__(self, reason: str, *, endpoint_down: bool = False):
+    def __init__(self, reason: str, *, endpoint_down: bool = False, unsettled: bool = False):
         super().__init__(reason)
         self.reason = reason
-        self.endpoint_down = endpoint_down
+        self.endpoint_down = endpoint_down or unsettled
+        self.unsettled = unsettled
 
 
 # --- E-mail -------------------------------------------------------------------------------

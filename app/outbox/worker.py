@@ -172,13 +172,15 @@ def _deliver(row, channels: Channels, insurers: dict) -> None:
         return
     channel, target, secret = insurers.get(row.insurer_id, (None, None, None))
     if channel == "webhook" and normalize_webhook_url(target) is None:
-        raise DeliveryError(NOT_HTTPS, endpoint_down=True)
+        raise DeliveryError(NOT_HTTPS, unsettled=True)
     if channel == "webhook":
         channels.webhooks.post(target, secret, row.message_id, clock.now(), row.payload)
     elif channel == "folder":
         write_event_file(target, row.message_id, row.payload)
     else:
-        raise DeliveryError("aucun canal de livraison n'est configuré pour cette mutuelle")
+        raise DeliveryError(
+            "aucun canal de livraison n'est configuré pour cette mutuelle", unsettled=True
+        )
 
 
 def delivered_email(payload: str) -> str:
@@ -218,7 +220,7 @@ def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tal
                 down[place] = error.reason
             now = clock.utcnow()
             attempts = row.attempts + 1
-            gives_up = now - row.created_at >= GIVE_UP_AFTER
+            gives_up = not error.unsettled and now - row.created_at >= GIVE_UP_AFTER
             failed.append(
                 {
                     "id": row.id,
@@ -278,41 +280,49 @@ def deliver_due(limit: int = BATCH_SIZE) -> Tally:
         db.session.remove()
 
 
-def purge_delivered(batch: int = PURGE_BATCH) -> int:
-    """Erase the rows delivered more than OUTBOX_RETENTION_DAYS ago, `batch` at a time so
-    that no transaction holds many rows; how many. Owed and dead rows stay: the first are
-    still to be delivered, the second wait for someone to look at them."""
+def purge_batch(batch: int = PURGE_BATCH) -> int:
+    """Erase up to `batch` rows delivered more than OUTBOX_RETENTION_DAYS ago, in one short
+    transaction; how many. Owed and dead rows stay: the first are still to be delivered,
+    the second wait for someone to look at them."""
     retention = timedelta(days=current_app.config["OUTBOX_RETENTION_DAYS"])
-    cutoff = clock.utcnow() - retention
     oldest = (
         sa.select(OutboxMessage.id)
-        .where(OutboxMessage.delivered_at.is_not(None), OutboxMessage.delivered_at < cutoff)
+        .where(
+            OutboxMessage.delivered_at.is_not(None),
+            OutboxMessage.delivered_at < clock.utcnow() - retention,
+        )
         .limit(batch)
     )
+    result = db.session.execute(
+        sa.delete(OutboxMessage).where(OutboxMessage.id.in_(oldest.scalar_subquery())),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def purge_delivered(batch: int = PURGE_BATCH) -> int:
+    """Erase every delivered row past its retention, `batch` at a time; how many."""
     erased = 0
-    while True:
-        result = db.session.execute(
-            sa.delete(OutboxMessage).where(OutboxMessage.id.in_(oldest.scalar_subquery())),
-            execution_options={"synchronize_session": False},
-        )
-        db.session.commit()
-        erased += result.rowcount
-        if result.rowcount < batch:
-            return erased
+    while (count := purge_batch(batch)) == batch:
+        erased += count
+    return erased + count
 
 
 def run_forever(stop: threading.Event, limit: int = BATCH_SIZE, poll: float = POLL_SECONDS):
     """Deliver rows as they come due until `stop` is set (`flask worker`); when idle, erase
-    the delivered rows past their retention, at most once every PURGE_EVERY_SECONDS."""
+    the delivered rows past their retention, a batch per idle pass until none is left, then
+    again PURGE_EVERY_SECONDS later."""
     channels = Channels()
     purge_at = time.monotonic()
     try:
         while not stop.is_set():
             try:
                 claimed, _ = deliver_batch(channels, limit)
+                # One batch per idle pass: deliveries and a stop come between batches.
                 if not claimed and time.monotonic() >= purge_at:
-                    purge_delivered()
-                    purge_at = time.monotonic() + PURGE_EVERY_SECONDS
+                    if purge_batch(PURGE_BATCH) < PURGE_BATCH:
+                        purge_at = time.monotonic() + PURGE_EVERY_SECONDS
             except sa.exc.OperationalError:
                 # The database went away: wait and try again, nothing was lost.
                 log.exception("outbox: database unavailable")

@@ -141,8 +141,12 @@ def _place(place: Place) -> dict:
     }
 
 
-def queue_trip_event(content: TripContent, event_type: str) -> None:
-    """Add the trip's event to the outbox (the caller commits): one statement, the row."""
+def queue_trip_event(content: TripContent, event_type: str, *, rearrange: bool = True) -> None:
+    """Add the trip's event to the outbox (the caller commits): one statement, the row.
+
+    A `trajet.modifie` says whether the trip must be arranged anew (`rearrange`: where,
+    when or who changed, and the portal shows it « Demandé » again) or only carries the
+    parent's new phone or e-mail (the trip keeps its transporter)."""
     family = content.family
     number = trip_number(content.trip_id, content.created_at)
     data = {
@@ -169,6 +173,8 @@ def queue_trip_event(content: TripContent, event_type: str) -> None:
     }
     if event_type == CANCELLED:
         data["reason"] = CANCELLED_BY_PARENT
+    if event_type == CHANGED:
+        data["rearrange"] = rearrange
     message_id = outbox.new_message_id()
     body = {
         "id": message_id,

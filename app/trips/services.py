@@ -9,7 +9,7 @@ from flask import abort
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager
 
-from app.auth_session import MemberRef, SignedIn
+from app.auth_session import MemberRef, SignedIn, lock_account
 from app.clock import utcnow
 from app.extensions import db
 from app.models import (
@@ -480,13 +480,13 @@ def cancel_trips(trips: list[Trip]) -> None:
     _tell_assistance(trips, events.CANCELLED)
 
 
-def _tell_assistance(trips: list[Trip], event_type: str) -> None:
+def _tell_assistance(trips: list[Trip], event_type: str, *, rearrange: bool = True) -> None:
     """Queue each changed trip's event, its content read back in one query."""
     if not trips:
         return
     db.session.flush()
     for content in events.read_contents([trip.id for trip in trips]):
-        events.queue_trip_event(content, event_type)
+        events.queue_trip_event(content, event_type, rearrange=rearrange)
 
 
 class ContactSent(NamedTuple):
@@ -502,13 +502,15 @@ def send_new_contact(account_id: int, now: datetime) -> ContactSent:
     parent through them. Each trip still changeable is sent whole again (`trajet.modifie`)
     with the new details; where and when it goes is unchanged, so it keeps its status and
     its transporter. A trip less than 48 h ahead is the assistance's (the transporter has
-    it): it is not sent, and counted. The trips are locked first, so that one cancelled
-    meanwhile is not sent again. The caller commits."""
+    it): it is not sent, and counted. The account's row is locked first, so that a trip
+    being booked in another tab is waited for and told too; then the trips, so that one
+    cancelled meanwhile is not sent again. The caller commits."""
+    lock_account(account_id)
     trips = trips_to_come(account_id, now, lock=True)
     changeable = [
         trip for trip in trips if not rules.is_locked(now, trip.trip_date, trip.trip_time)
     ]
-    _tell_assistance(changeable, events.CHANGED)
+    _tell_assistance(changeable, events.CHANGED, rearrange=False)
     return ContactSent(len(changeable), len(trips) - len(changeable))
 
 

@@ -20,13 +20,22 @@ DELIVERED = sa.text("delivered_at IS NOT NULL")
 
 
 def upgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        # Built without blocking the outbox's writes (every booking adds a row); CREATE
+        # INDEX CONCURRENTLY runs outside a transaction.
+        with op.get_context().autocommit_block():
+            op.create_index(
+                "ix_outbox_delivered",
+                "outbox",
+                ["delivered_at"],
+                unique=False,
+                postgresql_where=DELIVERED,
+                postgresql_concurrently=True,
+            )
+        return
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_outbox_delivered",
-            ["delivered_at"],
-            unique=False,
-            sqlite_where=DELIVERED,
-            postgresql_where=DELIVERED,
+            "ix_outbox_delivered", ["delivered_at"], unique=False, sqlite_where=DELIVERED
         )
 
 
