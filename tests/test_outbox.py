@@ -12,8 +12,8 @@ from aiosmtpd.controller import Controller
 
 from app.clock import PARIS
 from app.extensions import db
-from app.models import OutboxMessage
-from app.outbox import add_email, worker
+from app.models import Insurer, OutboxMessage
+from app.outbox import add_email, add_event, new_message_id, worker
 from app.outbox.channels import DeliveryError, Mailer
 from tests.conftest import Auth, Mailbox, deliver_outbox, free_port, submit
 from tests.flow_helpers import outbox_rows
@@ -368,3 +368,87 @@ def test_a_running_worker_erases_old_delivered_rows_when_idle(app, demo, mailbox
         stop.set()
         thread.join()
     assert remaining(app) == set()
+
+
+# --- Dead rows, revived -------------------------------------------------------------------
+
+
+def trip_events(app, *states: str, trip_id: int = 7) -> list[str]:
+    """A trip's events in order, each `delivered`, `dead` or `owed`; their message ids."""
+    ids = []
+    with app.app_context():
+        insurer_id = db.session.scalar(sa.select(Insurer.id))
+        for number, state in enumerate(states):
+            row = add_event(new_message_id(), "trajet.modifie", insurer_id, trip_id, "{}", "x")
+            row.attempts = number
+            if state == "delivered":
+                row.delivered_at = utc(NOW)
+            elif state == "dead":
+                row.dead_at = utc(NOW)
+            ids.append(row.message_id)
+        db.session.commit()
+    return ids
+
+
+def row_of(app, message_id: str) -> OutboxMessage:
+    with app.app_context():
+        query = sa.select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+        row = db.session.scalar(query)
+        db.session.expunge(row)
+        return row
+
+
+def test_a_dead_email_is_put_back_in_the_queue_and_delivered(
+    make_app, app, demo, mailbox, frozen_clock
+):
+    """The SMTP server was down for more than a day: once it is back, the operator revives
+    the row, which gets a new day of tries and leaves at the next pass."""
+    down = make_app(MAIL_PORT=free_port())
+    row_id = _failing_row(down)
+    frozen_clock.move_to(NOW + timedelta(hours=25), tick=False)
+    deliver_outbox(down)
+    with app.app_context():
+        message_id = db.session.get(OutboxMessage, row_id).message_id
+    assert row_of(app, message_id).dead_at is not None
+    result = app.test_cli_runner().invoke(args=["outbox", "retry", message_id])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "Remis en file : 1."
+    row = row_of(app, message_id)
+    assert (row.dead_at, row.attempts) == (None, 0)
+    assert row.created_at == utc(NOW + timedelta(hours=25))
+    assert deliver_outbox(app).delivered == 1
+    assert received(mailbox)[0]["Subject"] == "Sujet"
+
+
+def test_a_dead_trip_event_is_left_dead_when_a_later_one_of_its_trip_went(app, demo, runner):
+    """The later event carries the whole trip: the older one must not arrive after it."""
+    superseded, _ = trip_events(app, "dead", "delivered", trip_id=7)
+    alone, waiting = trip_events(app, "dead", "dead", trip_id=8)
+    result = runner.invoke(args=["outbox", "retry", "--all"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "Remis en file : 2.",
+        f"Laissé abandonné : {superseded} (un événement plus récent du même trajet est parti "
+        "ou partira, avec le trajet entier).",
+    ]
+    assert row_of(app, superseded).dead_at is not None
+    assert row_of(app, alone).dead_at is None and row_of(app, waiting).dead_at is None
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ([], "Nommez les messages à remettre en file (msg_…), ou --all pour tous."),
+        (["--all", "msg_x"], "Nommez les messages à remettre en file (msg_…), ou --all pour tous."),
+        (["msg_inconnu"], "« msg_inconnu » n'est pas un message abandonné."),
+    ],
+)
+def test_retry_refuses_bad_input_and_changes_nothing(app, demo, runner, arguments, message):
+    (dead,) = trip_events(app, "dead")
+    named = [dead if argument == "msg_x" else argument for argument in arguments]
+    if arguments == ["msg_inconnu"]:
+        named.append(dead)  # a dead row named beside an unknown one is not revived either
+    result = runner.invoke(args=["outbox", "retry", *named])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert row_of(app, dead).dead_at is not None

@@ -1,5 +1,5 @@
-"""`flask --app wsgi worker [--once]`, `flask --app wsgi outbox show [--dead]` and
-`flask --app wsgi outbox purge`."""
+"""`flask --app wsgi worker [--once]`, `flask --app wsgi outbox show [--dead]`,
+`flask --app wsgi outbox retry` and `flask --app wsgi outbox purge`."""
 
 import signal
 import threading
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app.cli_support import fail
 from app.extensions import db
 from app.models import OutboxMessage
 from app.outbox import worker
@@ -47,6 +48,38 @@ def outbox_purge_command():
     erased = worker.purge_delivered()
     days = current_app.config["OUTBOX_RETENTION_DAYS"]
     click.echo(f"Messages délivrés depuis plus de {days} jours effacés : {erased}.")
+
+
+@outbox_cli.command(
+    "retry",
+    help="Remet en file des messages abandonnés : ceux nommés (identifiants msg_…), "
+    "ou tous avec --all.",
+)
+@click.argument("message_ids", nargs=-1)
+@click.option("--all", "every_dead", is_flag=True, help="Tous les messages abandonnés.")
+@with_appcontext
+def outbox_retry_command(message_ids: tuple[str, ...], every_dead: bool):
+    """Revive dead rows once what stopped them is mended (an endpoint back, a setting)."""
+    if bool(message_ids) == every_dead:
+        fail("Nommez les messages à remettre en file (msg_…), ou --all pour tous.")
+    if message_ids:
+        dead = set(
+            db.session.scalars(
+                sa.select(OutboxMessage.message_id).where(
+                    OutboxMessage.message_id.in_(message_ids), OutboxMessage.dead_at.is_not(None)
+                )
+            )
+        )
+        unknown = [message_id for message_id in message_ids if message_id not in dead]
+        if unknown:
+            fail(*(f"« {message_id} » n'est pas un message abandonné." for message_id in unknown))
+    outcome = worker.revive_dead(list(message_ids) if message_ids else None)
+    click.echo(f"Remis en file : {len(outcome.revived)}.")
+    for message_id in outcome.superseded:
+        click.echo(
+            f"Laissé abandonné : {message_id} (un événement plus récent du même trajet est "
+            "parti ou partira, avec le trajet entier)."
+        )
 
 
 def _when(value) -> str:

@@ -280,6 +280,55 @@ def deliver_due(limit: int = BATCH_SIZE) -> Tally:
         db.session.remove()
 
 
+@dataclass
+class Revived:
+    """What `revive_dead` did: rows put back in the queue, and dead trip events left dead
+    because a later event of their trip has left or will."""
+
+    revived: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+
+
+_DEAD, _LATER = aliased(OutboxMessage), aliased(OutboxMessage)
+
+
+def revive_dead(message_ids: list[str] | None = None) -> Revived:
+    """Put dead rows back in the queue (those named, or all): due now, with a new day of
+    tries. A trip event stays dead when a later event of its trip was delivered or is still
+    owed: that one carries the whole trip, and the older one must not arrive after it.
+    Commits."""
+    superseded = (
+        sa.exists()
+        .where(_LATER.trip_id == _DEAD.trip_id, _LATER.id > _DEAD.id, _LATER.dead_at.is_(None))
+        .correlate(_DEAD)
+    )
+    query = (
+        sa.select(_DEAD.id, _DEAD.message_id, superseded)
+        .where(_DEAD.dead_at.is_not(None))
+        .order_by(_DEAD.id)
+        .with_for_update(of=_DEAD)
+    )
+    if message_ids is not None:
+        query = query.where(_DEAD.message_id.in_(message_ids))
+    outcome, revived_ids = Revived(), []
+    for row_id, message_id, later_went in db.session.execute(query):
+        if later_went:
+            outcome.superseded.append(message_id)
+        else:
+            outcome.revived.append(message_id)
+            revived_ids.append(row_id)
+    if revived_ids:
+        now = clock.utcnow()
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(revived_ids))
+            .values(dead_at=None, attempts=0, due_at=now, created_at=now, locked_until=None),
+            execution_options={"synchronize_session": False},
+        )
+    db.session.commit()
+    return outcome
+
+
 def purge_batch(batch: int = PURGE_BATCH) -> int:
     """Erase up to `batch` rows delivered more than OUTBOX_RETENTION_DAYS ago, in one short
     transaction; how many. Owed and dead rows stay: the first are still to be delivered,
