@@ -5,7 +5,13 @@ from datetime import date
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import DateField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    StopValidation,
+    ValidationError,
+)
 
 from app.forms import REQUIRED, row_id, strip
 from app.models import AssistanceFile
@@ -144,6 +150,9 @@ class ReimbursementForm(DocumentsMixin, FlaskForm):
 
     def validate_expense_date(self, field):
         if field.data is None:
+            # Blank once stripped: InputRequired let it through, since something was sent.
+            if not field.errors:
+                raise StopValidation(REQUIRED)
             return
         file = self.chosen_file
         start = first_guarantee_start(file) if file else None
