@@ -2,16 +2,18 @@
 
 import hashlib
 import json
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
+from app.clock import PARIS
 from app.extensions import db
 from app.models import ApiToken, Trip, TripStatus
 from app.roster.insurers import create_insurer
 from tests.conftest import submit
 from tests.flow_helpers import outbox_rows
-from tests.test_flow import address_ids, book, trip_row
+from tests.test_flow import address_ids, another_tab_writing, book, trip_row
 from tests.test_trips import NOW, add_addresses, child_id, form, text
 
 SOPHIE = "sophie.martin@example.fr"
@@ -133,10 +135,35 @@ def test_cancellation_by_the_assistance_shows_the_reason_and_its_phone(
     assert len(emails_of_trips(app)) == 1
 
 
-def test_done_then_listed_as_realise(app, client, trip, token):
+def test_done_only_once_the_trip_has_started_then_listed_as_realise(
+    app, client, auth, trip, token, frozen_clock
+):
+    early = post_status(client, trip.number, {"status": "realise"}, token)
+    assert early.status_code == 409
+    assert early.get_json()["error"] == (
+        "Ce trajet n'a pas encore eu lieu (le 21/05/2026 à 8h30) : il ne peut pas encore "
+        "être « Réalisé »."
+    )
+    assert trip_row(app, trip.id).status is TripStatus.REQUESTED
+    frozen_clock.move_to(datetime(2026, 5, 21, 8, 30, tzinfo=PARIS), tick=False)
     response = post_status(client, trip.number, {"status": "realise"}, token)
     assert response.status_code == 200 and response.get_json()["status_label"] == "Réalisé"
+    auth.login()  # the session ended after 30 idle minutes
     assert "Réalisé" in text(client.get(f"/trajets/trajet/{trip.id}"))
+
+
+@pytest.mark.parametrize("field", ["reason", "name"])
+def test_control_characters_in_a_text_are_a_field_error_not_a_500(app, client, trip, token, field):
+    body = (
+        {"status": "annule", "reason": "Route\x00barrée"}
+        if field == "reason"
+        else {"status": "confirme", "transporter": {**TAXI, "name": "Taxi\x7fBleu"}}
+    )
+    response = post_status(client, trip.number, body, token)
+    assert response.status_code == 422
+    key = "reason" if field == "reason" else "transporter.name"
+    assert response.get_json()["fields"] == {key: "Ce champ contient des caractères de contrôle."}
+    assert trip_row(app, trip.id).status is TripStatus.REQUESTED
 
 
 @pytest.mark.parametrize(
@@ -256,14 +283,13 @@ def test_a_five_megabyte_body_is_refused_in_json(app, client, trip, token):
 def test_the_api_has_a_rate_limit_per_token(make_app, app, trip, runner, token):
     limited = make_app(API_LIMIT_PER_TOKEN="3 per minute", RATELIMIT_ENABLED=True)
     client = limited.test_client()
-    statuses = [
-        post_status(client, trip.number, {"status": "realise"}, token).status_code for _ in range(4)
-    ]
+    confirmed = {"status": "confirme", "transporter": TAXI}
+    statuses = [post_status(client, trip.number, confirmed, token).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert "Trop de tentatives" in post_status(client, trip.number, {}, token).get_json()["error"]
     # Another token has its own budget.
     other = new_token(runner)
-    assert post_status(client, trip.number, {"status": "realise"}, other).status_code == 200
+    assert post_status(client, trip.number, confirmed, other).status_code == 200
 
 
 def test_a_changed_trip_is_requested_again_without_its_transporter(app, client, trip, token):
@@ -336,3 +362,22 @@ def test_set_status_refuses_bad_input_in_french(app, trip, runner, args, message
 def test_parent_page_of_another_account_stays_404(app, client, trip, other_client, auth):
     auth.karim(other_client)
     assert other_client.get(f"/trajets/trajet/{trip.id}").status_code == 404
+
+
+def test_a_confirmation_racing_the_parents_cancellation_waits_and_is_refused(
+    app, client, trip, token, database_url
+):
+    """The parent's cancellation has written the trip but not committed when the status
+    arrives: the API waits for the trip's row, then sees it cancelled (409), instead of
+    making a cancelled trip « Confirmé » and e-mailing the parent about it."""
+    cancellation = (
+        sa.update(Trip)
+        .where(Trip.id == trip.id)
+        .values(cancelled_at=datetime(2026, 5, 18, 8, 0), status=TripStatus.CANCELLED)
+    )
+    confirmed = {"status": "confirme", "transporter": TAXI}
+    with another_tab_writing(database_url, cancellation):
+        response = post_status(client, trip.number, confirmed, token)
+    assert response.status_code == 409
+    assert trip_row(app, trip.id).status is TripStatus.CANCELLED
+    assert emails_of_trips(app) == []

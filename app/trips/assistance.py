@@ -7,17 +7,26 @@ import sqlalchemy as sa
 from flask import url_for
 from sqlalchemy.orm import joinedload
 
+from app import clock
 from app.clock import paris_year, utcnow
 from app.email import public_url, send_email
 from app.extensions import db
 from app.models import Account, Insurer, Member, Trip, TripStatus
 from app.trips import rules
 from app.trips.french import long_day
-from app.trips.statuses import SETTLED, SETTLED_MESSAGE, StatusUpdate, parse_trip_number
+from app.trips.statuses import (
+    NOT_YET_DONE_MESSAGE,
+    SETTLED,
+    SETTLED_MESSAGE,
+    StatusUpdate,
+    parse_trip_number,
+)
 
 
 def find_trip(number: str, insurer_id: int | None = None) -> Trip | None:
-    """The trip of a public number (of this insurer's members only, when one is given)."""
+    """The trip of a public number (of this insurer's members only, when one is given),
+    its row locked until the transaction ends: a status is read and written while the
+    parent's cancellation, or the same status sent twice at once, waits."""
     parsed = parse_trip_number(number)
     if parsed is None:
         return None
@@ -32,6 +41,7 @@ def find_trip(number: str, insurer_id: int | None = None) -> Trip | None:
             joinedload(Trip.from_address),
             joinedload(Trip.to_address),
         )
+        .with_for_update(of=Trip)
     )
     if insurer_id is not None:
         query = query.where(Member.insurer_id == insurer_id)
@@ -67,6 +77,10 @@ def apply_status(trip: Trip, update: StatusUpdate) -> Applied:
         return Applied(False)
     if trip.status in SETTLED:
         return Applied(False, SETTLED_MESSAGE.format(label=trip.status.label))
+    starts_at = rules.starts_at(trip.trip_date, trip.trip_time)
+    if update.status is TripStatus.DONE and starts_at > clock.now():
+        day, hour = trip.trip_date.strftime("%d/%m/%Y"), rules.format_hour(trip.trip_time)
+        return Applied(False, NOT_YET_DONE_MESSAGE.format(day=day, hour=hour))
     now = utcnow()
     trip.status = update.status
     trip.status_changed_at = now

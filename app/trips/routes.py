@@ -396,7 +396,7 @@ def _trip_to_change(trip_id: int):
     A form sent anyway (a forged or stale POST) gets a 409 with that page.
     """
     account = signed_in()
-    trip = services.trip_or_404(account, trip_id)
+    trip = services.trip_or_404(account, trip_id, lock=request.method == "POST")
     refusal = _refusal(trip)
     if refusal is None:
         return account, trip, None

@@ -350,9 +350,14 @@ def trip_list(account: Account, now: datetime) -> TripList:
     return TripList(upcoming, past[:PAST_LIMIT], past_total, cancelled)
 
 
-def trip_or_404(account: Account, trip_id: int) -> Trip:
-    """One of the account's trips; another account's trip does not exist for this one."""
-    trip = db.session.scalar(_trips_query(account).where(Trip.id == trip_id))
+def trip_or_404(account: Account, trip_id: int, *, lock: bool = False) -> Trip:
+    """One of the account's trips; another account's trip does not exist for this one.
+    With `lock`, its row is held until the transaction ends (a change or a cancellation:
+    the assistance's status waits, or is waited for)."""
+    query = _trips_query(account).where(Trip.id == trip_id)
+    if lock:
+        query = query.with_for_update(of=Trip)
+    trip = db.session.scalar(query)
     if trip is None:
         abort(404)
     return trip

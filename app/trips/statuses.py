@@ -31,7 +31,14 @@ BAD_TRANSPORTER_PHONE = (
 MISSING_REASON = "Une annulation doit indiquer sa raison."
 LONG_REASON = f"La raison doit faire au plus {REASON_MAX} caractères."
 NOT_TEXT = "Ce champ doit être un texte."
+CONTROL_CHARACTERS_MESSAGE = "Ce champ contient des caractères de contrôle."
 SETTLED_MESSAGE = "Ce trajet est déjà « {label} » : son statut ne peut plus changer."
+NOT_YET_DONE_MESSAGE = (
+    "Ce trajet n'a pas encore eu lieu (le {day} à {hour}) : il ne peut pas encore être « Réalisé »."
+)
+# What str.split() leaves of the C0 controls (it takes \t, \n, \r and \x1c-\x1f as
+# spaces), and DEL: PostgreSQL refuses NUL in a text, and none belongs in a name or reason.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
 
 TRIP_NUMBER = re.compile(r"T-(\d{4})-(\d{6,9})")
 
@@ -71,6 +78,9 @@ def _text(value, field: str, errors: dict) -> str | None:
         return None
     if not isinstance(value, str):
         errors[field] = NOT_TEXT
+        return None
+    if _CONTROL_CHARACTERS.search(value):
+        errors[field] = CONTROL_CHARACTERS_MESSAGE
         return None
     return " ".join(value.split()) or None
 
