@@ -554,6 +554,30 @@ def test_a_delivered_request_makes_the_trip_transmis_for_the_parent(app, client,
     assert "Transmis" in text(client.get("/trajets/mes-trajets"))
 
 
+def test_a_trip_is_transmis_only_once_its_latest_version_is_delivered(
+    app, client, sophie, receiver, frozen_clock
+):
+    """The parent changed the trip while its request was on its way: the request arrives,
+    the change fails; the assistance does not have the trip as it is, so it stays
+    « Demandé » until the change arrives too."""
+    trip_id = book(client, app)
+    change = form(
+        child_id(app, "Maxime"), "09:15", *address_ids(app, "Maison", "Collège Victor Hugo")
+    )
+    response = submit(
+        client, f"/trajets/trajet/{trip_id}/modifier", {**change, "day": "2026-05-21"}
+    )
+    assert response.status_code == 302, text(response)
+    receiver.answer = lambda event: 200 if event["type"] == "trajet.demande" else 500
+    tally = deliver_outbox(app)
+    assert (tally.delivered, tally.failed) == (1, 1)
+    assert trip_row(app, trip_id).status is TripStatus.REQUESTED
+    receiver.answer = lambda event: 200
+    frozen_clock.move_to(NOW + timedelta(minutes=2), tick=False)
+    assert deliver_outbox(app).delivered == 1
+    assert trip_row(app, trip_id).status is TripStatus.SENT
+
+
 def test_500_three_times_then_200_is_delivered_once_after_four_attempts(
     app, client, sophie, receiver, frozen_clock
 ):

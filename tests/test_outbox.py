@@ -2,6 +2,7 @@
 gives up after 24 h, and `flask outbox show` tells what happened."""
 
 import json
+import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from aiosmtpd.controller import Controller
 from app.clock import PARIS
 from app.extensions import db
 from app.models import Insurer, OutboxMessage
-from app.outbox import add_email, add_event, new_message_id, worker
+from app.outbox import add_email, add_event, channels, new_message_id, worker
 from app.outbox.channels import DeliveryError, Mailer
 from tests.conftest import Auth, Mailbox, deliver_outbox, free_port, submit
 from tests.flow_helpers import outbox_rows
@@ -147,6 +148,30 @@ def _failing_row(app) -> int:
         row = add_email(SOPHIE, "Sujet", "texte", "<p>texte</p>")
         db.session.commit()
         return row.id
+
+
+def test_an_smtp_server_that_never_answers_is_given_up_after_its_timeout(
+    make_app, demo, monkeypatch
+):
+    """It takes the connection and says nothing: the worker stops waiting, counts the
+    server as down and keeps the e-mail for later, instead of hanging with its lease."""
+    monkeypatch.setattr(channels, "SMTP_TIMEOUT", 0.5)
+    silent = socket.create_server(("127.0.0.1", 0))
+    silent_app = make_app(MAIL_PORT=silent.getsockname()[1])
+    _failing_row(silent_app)
+    outcome = []
+    delivering = threading.Thread(target=lambda: outcome.append(deliver_outbox(silent_app)))
+    try:
+        delivering.start()
+        delivering.join(timeout=10)
+        assert not delivering.is_alive(), "the worker is still waiting for the SMTP server"
+    finally:
+        silent.close()
+        delivering.join()
+    (tally,) = outcome
+    assert (tally.delivered, tally.failed, tally.dead) == (0, 1, 0)
+    assert tally.errors[0].startswith("serveur d'e-mail : ") and "timed out" in tally.errors[0]
+    assert socket.getdefaulttimeout() is None
 
 
 def test_retries_wait_one_minute_doubling_up_to_an_hour_then_the_row_dies_after_a_day(

@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import smtplib
+import socket
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,23 @@ class DeliveryError(Exception):
 
 # « Service not available, closing transmission channel »: the server is going away.
 SMTP_CLOSING = 421
+# Seconds an SMTP server may take to answer each step. Flask-Mail gives smtplib no
+# timeout: a server that takes the connection and never answers held the worker, and its
+# batch's lease, for ever.
+SMTP_TIMEOUT = 30
+
+
+def _open_smtp():
+    """Flask-Mail's connection, its socket made with SMTP_TIMEOUT (smtplib takes the
+    process's default timeout when it connects, and keeps it for the connection)."""
+    connection = mail.connect()
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(SMTP_TIMEOUT)
+    try:
+        connection.__enter__()
+    finally:
+        socket.setdefaulttimeout(previous)
+    return connection
 
 
 class Mailer:
@@ -69,8 +87,7 @@ class Mailer:
         )
         try:
             if self.connection is None:
-                self.connection = mail.connect()
-                self.connection.__enter__()
+                self.connection = _open_smtp()
             self.connection.send(message)
         except smtplib.SMTPRecipientsRefused as error:
             # This message was refused: the next ones can go, unless the server is closing

@@ -254,9 +254,17 @@ def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tal
         if outcome:
             db.session.execute(sa.update(OutboxMessage), outcome)
     if requested_trips:
+        # Not while a later version of the trip is still owed (the parent changed it while
+        # this one was on its way): the assistance does not have the trip as it is yet.
+        later_owed = sa.exists().where(
+            OutboxMessage.trip_id == Trip.id,
+            OutboxMessage.event_type.in_(TRIP_REQUESTS),
+            OutboxMessage.delivered_at.is_(None),
+            OutboxMessage.dead_at.is_(None),
+        )
         db.session.execute(
             sa.update(Trip)
-            .where(Trip.id.in_(requested_trips), Trip.status == TripStatus.REQUESTED)
+            .where(Trip.id.in_(requested_trips), Trip.status == TripStatus.REQUESTED, ~later_owed)
             .values(status=TripStatus.SENT, status_changed_at=clock.utcnow()),
             execution_options={"synchronize_session": False},
         )
