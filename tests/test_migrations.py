@@ -81,18 +81,25 @@ def test_delivered_emails_written_before_0011_keep_their_recipient_and_subject_o
     email = {"to": "sophie.martin@example.fr", "subject": "Réinitialisation", "text": "lien"}
     with app.app_context():
         flask_migrate.downgrade(revision="0010_api_tokens_by_insurer")
-        for message_id, delivered in (("livre", datetime(2026, 5, 1)), ("du", None)):
-            db.session.add(
-                OutboxMessage(
-                    message_id=message_id,
-                    kind="email",
-                    summary="e-mail",
-                    payload=json.dumps({**email, "html": "<p>lien</p>"}),
-                    delivered_at=delivered,
+        try:
+            # The columns of 0010's table only: later revisions add others.
+            for message_id, delivered in (("livre", datetime(2026, 5, 1)), ("du", None)):
+                db.session.execute(
+                    sa.insert(OutboxMessage.__table__).values(
+                        message_id=message_id,
+                        kind="email",
+                        summary="e-mail",
+                        payload=json.dumps({**email, "html": "<p>lien</p>"}),
+                        created_at=datetime(2026, 5, 1),
+                        due_at=datetime(2026, 5, 1),
+                        attempts=0,
+                        delivered_at=delivered,
+                    )
                 )
-            )
-        db.session.commit()
-        flask_migrate.upgrade()
+            db.session.commit()
+        finally:
+            db.session.rollback()
+            flask_migrate.upgrade()
         payloads = dict(
             db.session.execute(sa.select(OutboxMessage.message_id, OutboxMessage.payload)).all()
         )

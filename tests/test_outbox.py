@@ -150,6 +150,24 @@ def _failing_row(app) -> int:
         return row.id
 
 
+def test_a_row_that_waited_gets_a_whole_day_of_failures_before_it_is_given_up(
+    make_app, demo, frozen_clock
+):
+    """Written two days ago (it waited behind an earlier event of its trip, or for its
+    insurer's settings): its first failure starts its day, it is not given up at once."""
+    down = make_app(MAIL_PORT=free_port())
+    row_id = _failing_row(down)
+    frozen_clock.move_to(NOW + timedelta(days=2), tick=False)
+    assert deliver_outbox(down).dead == 0
+    frozen_clock.move_to(NOW + timedelta(days=2, hours=23), tick=False)
+    assert deliver_outbox(down).dead == 0
+    frozen_clock.move_to(NOW + timedelta(days=3, hours=1), tick=False)
+    assert deliver_outbox(down).dead == 1
+    with down.app_context():
+        row = db.session.get(OutboxMessage, row_id)
+        assert row.failing_since == utc(NOW + timedelta(days=2))
+
+
 def test_an_smtp_server_that_never_answers_is_given_up_after_its_timeout(
     make_app, demo, monkeypatch
 ):
@@ -193,7 +211,8 @@ def test_retries_wait_one_minute_doubling_up_to_an_hour_then_the_row_dies_after_
     assert set(minutes[7:]) == {60}
     with down.app_context():
         row = db.session.get(OutboxMessage, row_id)
-        assert row.dead_at - row.created_at >= timedelta(hours=24)
+        assert row.dead_at - row.failing_since >= timedelta(hours=24)
+        assert row.failing_since == row.created_at  # it failed at its first try
         assert "serveur d'e-mail" in row.last_error
         attempts = row.attempts
     # A dead row is never tried again, and `outbox show --dead` lists it with its error.
@@ -430,6 +449,7 @@ def test_a_dead_email_is_put_back_in_the_queue_and_delivered(
     the row, which gets a new day of tries and leaves at the next pass."""
     down = make_app(MAIL_PORT=free_port())
     row_id = _failing_row(down)
+    deliver_outbox(down)
     frozen_clock.move_to(NOW + timedelta(hours=25), tick=False)
     deliver_outbox(down)
     with app.app_context():
@@ -439,8 +459,8 @@ def test_a_dead_email_is_put_back_in_the_queue_and_delivered(
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "Remis en file : 1."
     row = row_of(app, message_id)
-    assert (row.dead_at, row.attempts) == (None, 0)
-    assert row.created_at == utc(NOW + timedelta(hours=25))
+    assert (row.dead_at, row.attempts, row.failing_since) == (None, 0, None)
+    assert row.created_at == utc(NOW)  # when it was written: the e-mail's own history
     assert deliver_outbox(app).delivered == 1
     assert received(mailbox)[0]["Subject"] == "Sujet"
 

@@ -64,6 +64,10 @@ class OutboxMessage(db.Model):
     due_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
+    # The first failure of the current run of failures: the row is given up a day after
+    # it. A row waiting behind an earlier one of its trip, or for its insurer's settings,
+    # is not failing.
+    failing_since: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     delivered_at: Mapped[datetime | None]
     dead_at: Mapped[datetime | None]

@@ -33,7 +33,8 @@ log = logging.getLogger("cartable.outbox")
 BATCH_SIZE = 100
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
-# After this long without a delivery, a row is marked dead with its last error.
+# After this long of failures (from the first of them), a row is marked dead with its last
+# error.
 GIVE_UP_AFTER = timedelta(hours=24)
 # An idle worker looks for new rows this often: a message leaves within 2 s of its commit.
 POLL_SECONDS = 0.5
@@ -113,7 +114,7 @@ def _claim_statement(now: datetime, lease_until: datetime, limit: int):
             OutboxMessage.trip_id,
             OutboxMessage.payload,
             OutboxMessage.attempts,
-            OutboxMessage.created_at,
+            OutboxMessage.failing_since,
         )
     )
 
@@ -220,7 +221,8 @@ def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tal
                 down[place] = error.reason
             now = clock.utcnow()
             attempts = row.attempts + 1
-            gives_up = not error.unsettled and now - row.created_at >= GIVE_UP_AFTER
+            failing_since = None if error.unsettled else (row.failing_since or now)
+            gives_up = failing_since is not None and now - failing_since >= GIVE_UP_AFTER
             failed.append(
                 {
                     "id": row.id,
@@ -229,6 +231,7 @@ def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tal
                     "locked_until": None,
                     "due_at": now + retry_delay(attempts),
                     "dead_at": now if gives_up else None,
+                    "failing_since": failing_since,
                 }
             )
             tally.failed += 1
@@ -302,9 +305,9 @@ _DEAD, _LATER = aliased(OutboxMessage), aliased(OutboxMessage)
 
 def revive_dead(message_ids: list[str] | None = None) -> Revived:
     """Put dead rows back in the queue (those named, or all): due now, with a new day of
-    tries. A trip event stays dead when a later event of its trip was delivered or is still
-    owed: that one carries the whole trip, and the older one must not arrive after it.
-    Commits."""
+    tries (no failure yet). A trip event stays dead when a later event of its trip was
+    delivered or is still owed: that one carries the whole trip, and the older one must
+    not arrive after it. Commits."""
     superseded = (
         sa.exists()
         .where(_LATER.trip_id == _DEAD.trip_id, _LATER.id > _DEAD.id, _LATER.dead_at.is_(None))
@@ -330,7 +333,7 @@ def revive_dead(message_ids: list[str] | None = None) -> Revived:
         db.session.execute(
             sa.update(OutboxMessage)
             .where(OutboxMessage.id.in_(revived_ids))
-            .values(dead_at=None, attempts=0, due_at=now, created_at=now, locked_until=None),
+            .values(dead_at=None, attempts=0, due_at=now, failing_since=None, locked_until=None),
             execution_options={"synchronize_session": False},
         )
     db.session.commit()
