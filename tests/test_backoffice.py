@@ -639,13 +639,43 @@ def test_manager_sets_a_status_and_the_member_is_emailed(app, desk, filed, mailb
     assert filed not in manager.get("/gestion/remboursements?statut=recue").get_data(as_text=True)
 
 
+def test_the_same_status_again_needs_a_comment_for_the_member(app, desk, filed, mailbox):
+    """It would e-mail the member « … est maintenant : Reçue » for nothing; with a comment it
+    tells something, and goes."""
+    manager = desk[StaffRole.MANAGER]
+    response = submit(manager, f"/gestion/remboursements/{filed}", {"status": "recue"})
+    assert response.status_code == 200
+    assert (
+        "La demande est déjà « Reçue » : choisissez un autre statut, ou écrivez un commentaire "
+        "pour l&#39;adhérent."
+    ) in response.get_data(as_text=True)
+    assert log_rows(app, AccessAction.STATUS_CHANGED) == []
+    with app.app_context():
+        assert len(db.session.scalar(sa.select(ReimbursementRequest)).history) == 1
+    response = submit(
+        manager,
+        f"/gestion/remboursements/{filed}",
+        {"status": "recue", "comment": "Il manque la facture."},
+    )
+    assert response.status_code == 302
+    assert "Il manque la facture." in mailbox.text(mailbox.last(SOPHIE))
+
+
 def test_unknown_status_says_so_and_a_bad_status_posted_changes_nothing(app, desk, filed):
     manager = desk[StaffRole.MANAGER]
     page = manager.get("/gestion/remboursements?statut=payee").get_data(as_text=True)
     assert "Statut inconnu" in page and filed in page
-    response = submit(manager, f"/gestion/remboursements/{filed}", {"status": "payee"})
+    token = csrf_token(manager, f"/gestion/remboursements/{filed}")
+    before = len(log_rows(app))
+    response = manager.post(
+        f"/gestion/remboursements/{filed}", data={"csrf_token": token, "status": "payee"}
+    )
     assert response.status_code == 200
     assert "Choisissez un statut de la liste." in response.get_data(as_text=True)
+    # The request is shown again whole with the form's error: that look is logged too.
+    rows = log_rows(app)[before:]
+    assert [row.action for row in rows] == [AccessAction.REQUEST_VIEWED]
+    assert rows[0].detail == filed
     with app.app_context():
         assert db.session.scalar(sa.select(ReimbursementRequest.status)) == (
             ReimbursementStatus.RECEIVED
@@ -772,6 +802,7 @@ def test_every_look_writes_its_log_row(app, desk, filed):
             AccessAction.DOCUMENT_OPENED,
         ),
         ("/gestion/trajets", AccessAction.TRIPS_VIEWED),
+        ("/gestion/remboursements?statut=recue", AccessAction.REQUESTS_VIEWED),
     ):
         assert agent.get(path).status_code == 200
         rows = log_rows(app)

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from app.auth.forms import EMAIL_LENGTH, TYPED_PASSWORD, NewPasswordMixin
 from app.auth.validators import Email
 from app.forms import REQUIRED, row_id, strip
-from app.models import REIMBURSEMENT_STATUS_LABELS
+from app.models import REIMBURSEMENT_STATUS_LABELS, ReimbursementStatus
 
 CODE_HELP = (
     "Les 6 chiffres affichés par votre application d'authentification, ou l'un de vos codes "
@@ -62,6 +62,12 @@ class SecondFactorForm(FlaskForm):
     submit = SubmitField("Activer la double authentification")
 
 
+SAME_STATUS = (
+    "La demande est déjà « {label} » : choisissez un autre statut, ou écrivez un commentaire "
+    "pour l'adhérent."
+)
+
+
 class StatusForm(FlaskForm):
     status = SelectField(
         "Nouveau statut",
@@ -79,9 +85,16 @@ class StatusForm(FlaskForm):
     )
     submit = SubmitField("Enregistrer le statut")
 
+    def __init__(self, *args, current: ReimbursementStatus, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.current = current
+
     def validate_status(self, field):
         if field.data not in {status.value for status in REIMBURSEMENT_STATUS_LABELS}:
             raise ValidationError("Choisissez un statut de la liste.")
+        # The same status again e-mails the member: only to tell something (a comment).
+        if field.data == self.current.value and not self.comment.data:
+            raise ValidationError(SAME_STATUS.format(label=self.current.label))
 
 
 class JournalFilterForm(FlaskForm):

@@ -285,6 +285,9 @@ def requests():
             status = ReimbursementStatus(raw)
         except ValueError:
             error = UNKNOWN_STATUS
+    # It names members and their requests: a look at many files at once.
+    services.log(AccessAction.REQUESTS_VIEWED, detail=status.label if status else "Tous")
+    db.session.commit()
     return render_template(
         "backoffice/requests.html",
         requests=queries.request_queue(status, _scope()),
@@ -307,7 +310,7 @@ def request_page(number: str):
         abort(403)
     reimbursement = _request_or_404(number, lock=request.method == "POST")
     holder = reimbursement.account.member
-    form = StatusForm() if staff.role.processes_requests else None
+    form = StatusForm(current=reimbursement.status) if staff.role.processes_requests else None
     if form is not None and form.validate_on_submit():
         new_status = ReimbursementStatus(form.status.data)
         services.log(
@@ -322,11 +325,12 @@ def request_page(number: str):
             "success",
         )
         return redirect(url_for(".request_page", number=reimbursement.number))
-    if request.method == "GET":
-        services.log(AccessAction.REQUEST_VIEWED, member=holder, detail=reimbursement.number)
-        db.session.commit()
-        if form is not None:
-            form.status.data = reimbursement.status.value
+    # Shown whole, IBAN included: logged whether it is opened or shown again with the form's
+    # errors.
+    services.log(AccessAction.REQUEST_VIEWED, member=holder, detail=reimbursement.number)
+    db.session.commit()
+    if request.method == "GET" and form is not None:
+        form.status.data = reimbursement.status.value
     return render_template(
         "backoffice/request.html", reimbursement=reimbursement, holder=holder, form=form
     )

@@ -118,6 +118,7 @@ class AccessAction(enum.StrEnum):
     MEMBER_VIEWED = "dossier_consulte"
     DOCUMENT_OPENED = "justificatif_ouvert"
     REQUEST_VIEWED = "demande_consultee"
+    REQUESTS_VIEWED = "demandes_consultees"
     STATUS_CHANGED = "statut_modifie"
     CONFIRMATION_RESENT = "confirmation_renvoyee"
     SESSIONS_CLOSED = "sessions_fermees"
@@ -138,6 +139,7 @@ ACCESS_ACTION_LABELS = {
     AccessAction.MEMBER_VIEWED: "Dossier consulté",
     AccessAction.DOCUMENT_OPENED: "Justificatif ouvert",
     AccessAction.REQUEST_VIEWED: "Demande de remboursement consultée",
+    AccessAction.REQUESTS_VIEWED: "File des demandes de remboursement consultée",
     AccessAction.STATUS_CHANGED: "Statut de demande modifié",
     AccessAction.CONFIRMATION_RESENT: "E-mail de confirmation renvoyé",
     AccessAction.SESSIONS_CLOSED: "Sessions de l'adhérent fermées",
