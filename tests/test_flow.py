@@ -578,6 +578,35 @@ def test_a_trip_is_transmis_only_once_its_latest_version_is_delivered(
     assert trip_row(app, trip_id).status is TripStatus.SENT
 
 
+def test_a_delivery_that_outlives_its_lease_does_not_overwrite_the_next_workers(
+    make_app, app, client, sophie, receiver, time_machine
+):
+    """The first worker's delivery hangs past its 1 s lease; a second worker takes the row
+    again and delivers it. The first one's late failure must not be written over that."""
+    time_machine.move_to(NOW, tick=True)
+    short = make_app(OUTBOX_LEASE_SECONDS=1)
+    book(client, app)
+    second_done, calls = threading.Event(), []
+
+    def answer(event):
+        calls.append(event["id"])
+        if len(calls) == 1:  # the first worker's: answered once the second one is done
+            second_done.wait(10)
+            return 500
+        return 200
+
+    receiver.answer = answer
+    first = threading.Thread(target=deliver_outbox, args=(short,))
+    first.start()
+    first.join(timeout=1.5)  # the lease is over
+    assert deliver_outbox(short).delivered == 1
+    second_done.set()
+    first.join()
+    (row,) = outbox_rows(app, "event")
+    assert row.delivered_at is not None
+    assert row.last_error is None and row.attempts == 1 and row.dead_at is None
+
+
 def test_500_three_times_then_200_is_delivered_once_after_four_attempts(
     app, client, sophie, receiver, frozen_clock
 ):

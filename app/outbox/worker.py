@@ -115,6 +115,7 @@ def _claim_statement(now: datetime, lease_until: datetime, limit: int):
             OutboxMessage.payload,
             OutboxMessage.attempts,
             OutboxMessage.failing_since,
+            OutboxMessage.locked_until,
         )
     )
 
@@ -253,9 +254,12 @@ def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tal
             if row.kind == "email":
                 sent_emails.append({"id": row.id, "payload": delivered_email(row.payload)})
     _without_waiting_for_disk()
+    # Only rows still under this batch's lease: a delivery that outlived it (a slow
+    # endpoint) was taken again by another worker, whose outcome must not be overwritten.
+    ours = sa.update(OutboxMessage).where(OutboxMessage.locked_until == rows[0].locked_until)
     for outcome in (delivered, failed, released, sent_emails):
         if outcome:
-            db.session.execute(sa.update(OutboxMessage), outcome)
+            db.session.execute(ours, outcome, execution_options={"synchronize_session": None})
     if requested_trips:
         # Not while a later version of the trip is still owed (the parent changed it while
         # this one was on its way): the assistance does not have the trip as it is yet.
