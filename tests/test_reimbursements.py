@@ -13,19 +13,25 @@ import sqlalchemy as sa
 from markupsafe import escape
 from werkzeug.test import EnvironBuilder
 
+from app.backoffice.services import create_staff
 from app.clock import PARIS, today
 from app.extensions import db
 from app.models import (
+    AccessAction,
+    AccessLogEntry,
     Account,
     AssistanceFile,
     Document,
     DocumentAccess,
     DocumentAction,
+    Insurer,
     ReimbursementRequest,
     ReimbursementStatus,
+    StaffRole,
     StatusChange,
 )
 from app.reimbursements import rules, services
+from app.roster.insurers import create_insurer
 from tests.conftest import CSRF_PATTERN, Auth, csrf_token, submit
 from tests.reimbursement_samples import HTML_BYTES, exe_bytes, jpeg_bytes, pdf_bytes, png_bytes
 
@@ -498,22 +504,35 @@ def test_completion_adds_documents_up_to_five_in_total(app, client, filed):
 # --- Status changes by the desk -----------------------------------------------------------
 
 
-def test_desk_moves_the_status_and_the_member_is_told(app, client, filed, runner, mailbox):
-    result = runner.invoke(args=["reimbursements", "set-status", filed.number, "en-cours"])
+MANAGER = "gestion@mutuelle-demo.fr"
+
+
+@pytest.fixture
+def desk(app, demo):
+    """A gestionnaire of Mutuelle Démo and an agent, as `flask staff add` makes them."""
+    with app.app_context():
+        insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == "demo"))
+        create_staff(MANAGER, "Nadia Benali", StaffRole.MANAGER, [insurer])
+        create_staff("agent@mutuelle-demo.fr", "Léo Martin", StaffRole.AGENT, [insurer])
+        db.session.commit()
+
+
+def set_status(runner, *args: str):
+    return runner.invoke(args=["reimbursements", "set-status", *args, "--staff", MANAGER])
+
+
+def test_desk_moves_the_status_and_the_member_is_told(app, client, filed, runner, mailbox, desk):
+    result = set_status(runner, filed.number, "en-cours")
     assert result.exit_code == 0, result.output
     assert "« En cours »" in result.output
+    # In the access log, as the back-office's form does.
+    with app.app_context():
+        (logged,) = db.session.scalars(sa.select(AccessLogEntry)).all()
+        assert logged.action is AccessAction.STATUS_CHANGED
+        assert logged.detail == f"{filed.number} : En cours" and logged.member_id is not None
 
     comment = "Virement de 35,50 € effectué ce jour."
-    result = runner.invoke(
-        args=[
-            "reimbursements",
-            "set-status",
-            filed.number.lower(),
-            "Acceptée",
-            "--comment",
-            comment,
-        ]
-    )
+    result = set_status(runner, filed.number.lower(), "Acceptée", "--comment", comment)
     assert result.exit_code == 0, result.output
 
     reimbursement = only_request(app)
@@ -546,12 +565,22 @@ def test_desk_moves_the_status_and_the_member_is_told(app, client, filed, runner
     [
         (["R-2026-999999", "acceptee"], "Aucune demande de remboursement ne porte le numéro"),
         (["{number}", "validee"], "n'est pas un statut connu"),
+        (["{number}", "recue"], "La demande est déjà « Reçue » : choisissez un autre statut"),
+        (["{number}", "acceptee", "--staff", "agent@mutuelle-demo.fr"], "est agent"),
+        (["{number}", "acceptee", "--staff", "inconnu@example.fr"], "Aucun membre actif"),
+        (["{number}", "acceptee", "--staff", "autre@mutuelle-autre.fr"], "ne porte le numéro"),
     ],
 )
-def test_set_status_refuses_unknown_numbers_and_statuses(
-    app, filed, runner, mailbox, args, message
+def test_set_status_refuses_bad_input_and_staff_who_may_not(
+    app, filed, runner, mailbox, desk, args, message
 ):
+    with app.app_context():
+        other = create_insurer(db.session, "autre", "Mutuelle Autre")
+        create_staff("autre@mutuelle-autre.fr", "Autre", StaffRole.MANAGER, [other])
+        db.session.commit()
     args = [a.format(number=filed.number) for a in args]
+    if "--staff" not in args:
+        args += ["--staff", MANAGER]
     result = runner.invoke(args=["reimbursements", "set-status", *args])
     assert result.exit_code != 0
     assert message in result.output

@@ -16,6 +16,7 @@ from app.auth.forms import EMAIL_LENGTH, TYPED_PASSWORD, NewPasswordMixin
 from app.auth.validators import Email
 from app.forms import REQUIRED, row_id, strip
 from app.models import REIMBURSEMENT_STATUS_LABELS, ReimbursementStatus
+from app.reimbursements.rules import same_status_problem
 
 CODE_HELP = (
     "Les 6 chiffres affichés par votre application d'authentification, ou l'un de vos codes "
@@ -62,12 +63,6 @@ class SecondFactorForm(FlaskForm):
     submit = SubmitField("Activer la double authentification")
 
 
-SAME_STATUS = (
-    "La demande est déjà « {label} » : choisissez un autre statut, ou écrivez un commentaire "
-    "pour l'adhérent."
-)
-
-
 class StatusForm(FlaskForm):
     status = SelectField(
         "Nouveau statut",
@@ -92,9 +87,11 @@ class StatusForm(FlaskForm):
     def validate_status(self, field):
         if field.data not in {status.value for status in REIMBURSEMENT_STATUS_LABELS}:
             raise ValidationError("Choisissez un statut de la liste.")
-        # The same status again e-mails the member: only to tell something (a comment).
-        if field.data == self.current.value and not self.comment.data:
-            raise ValidationError(SAME_STATUS.format(label=self.current.label))
+        problem = same_status_problem(
+            self.current, ReimbursementStatus(field.data), self.comment.data
+        )
+        if problem:
+            raise ValidationError(problem)
 
 
 class JournalFilterForm(FlaskForm):

@@ -1,9 +1,13 @@
-"""`flask --app wsgi reimbursements set-status NUMBER STATUS --comment ...` for the desk."""
+"""`flask --app wsgi reimbursements set-status NUMBER STATUS --staff EMAIL [--comment ...]`
+for the desk."""
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.backoffice.services import log, staff_by_email
+from app.cli_support import fail
+from app.models import AccessAction
 from app.reimbursements import rules, services
 
 reimbursements_cli = AppGroup("reimbursements", help="Demandes de remboursement.")
@@ -17,8 +21,24 @@ reimbursements_cli = AppGroup("reimbursements", help="Demandes de remboursement.
 @click.argument("number")
 @click.argument("status")
 @click.option("--comment", default="", help="Commentaire visible par l'adhérent.")
-def set_status_command(number: str, status: str, comment: str):
-    """Move request NUMBER to STATUS (recue, en-cours, acceptee, refusee) and e-mail the member."""
+@click.option(
+    "--staff",
+    "staff_email",
+    required=True,
+    help="Adresse du gestionnaire ou de l'administrateur qui décide (inscrit au journal).",
+)
+def set_status_command(number: str, status: str, comment: str, staff_email: str):
+    """Move request NUMBER to STATUS (recue, en-cours, acceptee, refusee) and e-mail the member,
+    in the name of a staff member who processes requests: the access log records it, as it
+    does the back-office's form."""
+    staff = staff_by_email(staff_email.strip())
+    if staff is None or staff.disabled_at is not None:
+        fail(f"Aucun membre actif de la gestion n'a l'adresse « {staff_email} ».")
+    if not staff.role.processes_requests:
+        fail(
+            f"{staff.name} est {staff.role.label.lower()} : seuls les gestionnaires et les "
+            "administrateurs changent le statut d'une demande."
+        )
     new_status = rules.parse_status(status)
     if new_status is None:
         raise click.BadParameter(
@@ -26,10 +46,17 @@ def set_status_command(number: str, status: str, comment: str):
             param_hint="STATUS",
         )
     reimbursement = services.find_by_number(number)
-    if reimbursement is None:
+    scope = staff.insurer_ids
+    holder = reimbursement.account.member if reimbursement else None
+    if holder is None or (scope is not None and holder.insurer_id not in scope):
         raise click.ClickException(f"Aucune demande de remboursement ne porte le numéro {number}.")
+    problem = rules.same_status_problem(reimbursement.status, new_status, comment.strip())
+    if problem:
+        fail(problem)
     # The e-mail's link is built from PUBLIC_URL, but url_for needs a request context.
     with current_app.test_request_context():
+        detail = f"{reimbursement.number} : {new_status.label}"
+        log(AccessAction.STATUS_CHANGED, member=holder, detail=detail, staff=staff)
         services.set_status(reimbursement, new_status, comment.strip())
     account = reimbursement.account
     click.echo(

@@ -282,3 +282,16 @@ def parse_status(text: str) -> ReimbursementStatus | None:
 
 
 STATUS_CHOICES_TEXT = "recue, en-cours, acceptee ou refusee (accents acceptés)"
+SAME_STATUS_MESSAGE = (
+    "La demande est déjà « {label} » : choisissez un autre statut, ou écrivez un commentaire "
+    "pour l'adhérent."
+)
+
+
+def same_status_problem(
+    current: ReimbursementStatus, new: ReimbursementStatus, comment: str | None
+) -> str | None:
+    """The same status again e-mails the member: only to tell something (a comment)."""
+    if new is current and not comment:
+        return SAME_STATUS_MESSAGE.format(label=current.label)
+    return None
