@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import re
 import threading
 import time as stdlib_time
 from datetime import datetime, time, timedelta
@@ -286,6 +287,23 @@ def test_invalid_fields_are_explained_in_french_next_to_them(
     assert response.status_code == 200
     assert f'id="{field}-erreur"' in page
     assert escape(message) in page
+    nothing_stored(app)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("amount", "a" * 21, rules.AMOUNT_FORMAT_MESSAGE),
+        ("iban", "FR76" + "3" * 60, rules.IBAN_FORMAT_MESSAGE),
+    ],
+)
+def test_an_overlong_value_gets_one_message(app, client, auth, field, value, message):
+    """Its length's, not the format's check's as well."""
+    auth.sophie()
+    files = [upload(pdf_bytes(), "recu.pdf", "application/pdf")]
+    page = send_request(client, app, files, **{field: value}).get_data(as_text=True)
+    shown = re.search(rf'<p class="error" id="{field}-erreur">(.*?)</p>', page).group(1)
+    assert shown == str(escape(message))
     nothing_stored(app)
 
 

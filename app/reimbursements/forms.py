@@ -161,12 +161,16 @@ class ReimbursementForm(DocumentsMixin, FlaskForm):
             raise ValidationError(problem)
 
     def validate_amount(self, field):
+        if field.errors:  # too long already: the same message once is enough
+            return
         try:
             self.amount_cents = rules.parse_amount(field.data)
         except rules.RuleError as error:
             raise ValidationError(error.message) from None
 
     def validate_iban(self, field):
+        if field.errors:  # too long already
+            return
         try:
             self.iban_compact = rules.normalize_iban(field.data)
         except rules.RuleError as error:
