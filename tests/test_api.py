@@ -152,17 +152,23 @@ def test_done_only_once_the_trip_has_started_then_listed_as_realise(
     assert "Réalisé" in text(client.get(f"/trajets/trajet/{trip.id}"))
 
 
-@pytest.mark.parametrize("field", ["reason", "name"])
-def test_control_characters_in_a_text_are_a_field_error_not_a_500(app, client, trip, token, field):
-    body = (
-        {"status": "annule", "reason": "Route\x00barrée"}
-        if field == "reason"
-        else {"status": "confirme", "transporter": {**TAXI, "name": "Taxi\x7fBleu"}}
-    )
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ({"status": "annule", "reason": "Route\x00barrée"}, "reason"),
+        ({"status": "annule", "reason": "Route \ud800 barrée"}, "reason"),  # lone surrogate
+        (
+            {"status": "confirme", "transporter": {**TAXI, "name": "Taxi\x7fBleu"}},
+            "transporter.name",
+        ),
+    ],
+)
+def test_invalid_characters_in_a_text_are_a_field_error_not_a_500(
+    app, client, trip, token, body, key
+):
     response = post_status(client, trip.number, body, token)
     assert response.status_code == 422
-    key = "reason" if field == "reason" else "transporter.name"
-    assert response.get_json()["fields"] == {key: "Ce champ contient des caractères de contrôle."}
+    assert response.get_json()["fields"] == {key: "Ce champ contient des caractères non valides."}
     assert trip_row(app, trip.id).status is TripStatus.REQUESTED
 
 

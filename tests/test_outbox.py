@@ -465,19 +465,39 @@ def test_a_dead_email_is_put_back_in_the_queue_and_delivered(
     assert received(mailbox)[0]["Subject"] == "Sujet"
 
 
-def test_a_dead_trip_event_is_left_dead_when_a_later_one_of_its_trip_went(app, demo, runner):
-    """The later event carries the whole trip: the older one must not arrive after it."""
+def test_a_dead_trip_event_is_left_dead_when_a_later_one_of_its_trip_went(
+    app, demo, runner, frozen_clock
+):
+    """The later event carries the whole trip: the older one must not arrive after it.
+    Past the retention, a later one may have been delivered and erased."""
     superseded, _ = trip_events(app, "dead", "delivered", trip_id=7)
+    before_owed, _ = trip_events(app, "dead", "owed", trip_id=9)
     alone, waiting = trip_events(app, "dead", "dead", trip_id=8)
+    frozen_clock.move_to(NOW - timedelta(days=91), tick=False)
+    (too_old,) = trip_events(app, "dead", trip_id=10)
+    frozen_clock.move_to(NOW, tick=False)
     result = runner.invoke(args=["outbox", "retry", "--all"])
     assert result.exit_code == 0, result.output
+    reason = (
+        "(un événement plus récent du même trajet est parti ou partira avec le trajet entier, "
+        "ou l'événement a dépassé la durée de conservation)."
+    )
+    left = sorted([superseded, before_owed, too_old], key=lambda m: row_of(app, m).id)
     assert result.output.splitlines() == [
         "Remis en file : 2.",
-        f"Laissé abandonné : {superseded} (un événement plus récent du même trajet est parti "
-        "ou partira, avec le trajet entier).",
+        *(f"Laissé abandonné : {message_id} {reason}" for message_id in left),
     ]
-    assert row_of(app, superseded).dead_at is not None
+    for message_id in left:
+        assert row_of(app, message_id).dead_at is not None
     assert row_of(app, alone).dead_at is None and row_of(app, waiting).dead_at is None
+
+
+def test_retry_of_named_rows_revives_those_only(app, demo, runner):
+    first, second = trip_events(app, "dead", trip_id=11), trip_events(app, "dead", trip_id=12)
+    result = runner.invoke(args=["outbox", "retry", first[0]])
+    assert result.output.strip() == "Remis en file : 1."
+    assert row_of(app, first[0]).dead_at is None
+    assert row_of(app, second[0]).dead_at is not None
 
 
 @pytest.mark.parametrize(

@@ -525,13 +525,21 @@ def test_completion_adds_documents_up_to_five_in_total(app, client, filed):
 MANAGER = "gestion@mutuelle-demo.fr"
 
 
+def add_staff(email: str, name: str, role: StaffRole, insurers: list, *, enrolled=True):
+    """A staff account as `flask staff add` makes it, its invitation followed or not."""
+    staff = create_staff(email, name, role, insurers)
+    if enrolled:
+        staff.password_hash, staff.totp_confirmed_at = "argon2-haché", datetime(2026, 5, 1)
+
+
 @pytest.fixture
 def desk(app, demo):
-    """A gestionnaire of Mutuelle Démo and an agent, as `flask staff add` makes them."""
+    """A gestionnaire of Mutuelle Démo, an agent, and a gestionnaire who never enrolled."""
     with app.app_context():
         insurer = db.session.scalar(sa.select(Insurer).where(Insurer.slug == "demo"))
-        create_staff(MANAGER, "Nadia Benali", StaffRole.MANAGER, [insurer])
-        create_staff("agent@mutuelle-demo.fr", "Léo Martin", StaffRole.AGENT, [insurer])
+        add_staff(MANAGER, "Nadia Benali", StaffRole.MANAGER, [insurer])
+        add_staff("agent@mutuelle-demo.fr", "Léo Martin", StaffRole.AGENT, [insurer])
+        add_staff("invite@mutuelle-demo.fr", "Invité", StaffRole.MANAGER, [], enrolled=False)
         db.session.commit()
 
 
@@ -586,6 +594,7 @@ def test_desk_moves_the_status_and_the_member_is_told(app, client, filed, runner
         (["{number}", "recue"], "La demande est déjà « Reçue » : choisissez un autre statut"),
         (["{number}", "acceptee", "--staff", "agent@mutuelle-demo.fr"], "est agent"),
         (["{number}", "acceptee", "--staff", "inconnu@example.fr"], "Aucun membre actif"),
+        (["{number}", "acceptee", "--staff", "invite@mutuelle-demo.fr"], "Aucun membre actif"),
         (["{number}", "acceptee", "--staff", "autre@mutuelle-autre.fr"], "ne porte le numéro"),
     ],
 )
@@ -594,7 +603,7 @@ def test_set_status_refuses_bad_input_and_staff_who_may_not(
 ):
     with app.app_context():
         other = create_insurer(db.session, "autre", "Mutuelle Autre")
-        create_staff("autre@mutuelle-autre.fr", "Autre", StaffRole.MANAGER, [other])
+        add_staff("autre@mutuelle-autre.fr", "Autre", StaffRole.MANAGER, [other])
         db.session.commit()
     args = [a.format(number=filed.number) for a in args]
     if "--staff" not in args:

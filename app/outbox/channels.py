@@ -12,6 +12,7 @@ import secrets
 import smtplib
 import socket
 import tempfile
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -50,16 +51,22 @@ SMTP_CLOSING = 421
 SMTP_TIMEOUT = 30
 
 
+_DEFAULT_TIMEOUT = threading.Lock()
+
+
 def _open_smtp():
-    """Flask-Mail's connection, its socket made with SMTP_TIMEOUT (smtplib takes the
-    process's default timeout when it connects, and keeps it for the connection)."""
+    """Flask-Mail's connection, its socket made with SMTP_TIMEOUT: smtplib takes the
+    process's default timeout when it connects, and keeps it for the connection. The
+    default is the process's, set for that moment only and under a lock; the worker is one
+    thread, and a socket another thread would open meanwhile only gets a timeout."""
     connection = mail.connect()
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(SMTP_TIMEOUT)
-    try:
-        connection.__enter__()
-    finally:
-        socket.setdefaulttimeout(previous)
+    with _DEFAULT_TIMEOUT:
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(SMTP_TIMEOUT)
+        try:
+            connection.__enter__()
+        finally:
+            socket.setdefaulttimeout(previous)
     return connection
 
 

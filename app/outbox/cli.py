@@ -78,7 +78,8 @@ def outbox_retry_command(message_ids: tuple[str, ...], every_dead: bool):
     for message_id in outcome.superseded:
         click.echo(
             f"Laissé abandonné : {message_id} (un événement plus récent du même trajet est "
-            "parti ou partira, avec le trajet entier)."
+            "parti ou partira avec le trajet entier, ou l'événement a dépassé la durée de "
+            "conservation)."
         )
 
 

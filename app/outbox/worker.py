@@ -257,12 +257,22 @@ def deliver_batch(channels: Channels, limit: int = BATCH_SIZE) -> tuple[int, Tal
     # Only rows still under this batch's lease: a delivery that outlived it (a slow
     # endpoint) was taken again by another worker, whose outcome must not be overwritten.
     ours = sa.update(OutboxMessage).where(OutboxMessage.locked_until == rows[0].locked_until)
-    for outcome in (delivered, failed, released, sent_emails):
+    # The e-mails' redaction first: the outcomes below end the lease it is matched on.
+    for outcome in (sent_emails, delivered, failed, released):
         if outcome:
             db.session.execute(ours, outcome, execution_options={"synchronize_session": None})
     if requested_trips:
         # Not while a later version of the trip is still owed (the parent changed it while
-        # this one was on its way): the assistance does not have the trip as it is yet.
+        # this one was on its way): the assistance does not have the trip as it is yet. The
+        # trips are locked first, so that the UPDATE's own snapshot sees the change that a
+        # parent's request was committing meanwhile (PostgreSQL reads the NOT EXISTS in the
+        # snapshot its statement started with).
+        db.session.execute(
+            sa.select(Trip.id)
+            .where(Trip.id.in_(requested_trips))
+            .order_by(Trip.id)
+            .with_for_update()
+        )
         later_owed = sa.exists().where(
             OutboxMessage.trip_id == Trip.id,
             OutboxMessage.event_type.in_(TRIP_REQUESTS),
@@ -311,11 +321,17 @@ def revive_dead(message_ids: list[str] | None = None) -> Revived:
     """Put dead rows back in the queue (those named, or all): due now, with a new day of
     tries (no failure yet). A trip event stays dead when a later event of its trip was
     delivered or is still owed: that one carries the whole trip, and the older one must
-    not arrive after it. Commits."""
-    superseded = (
+    not arrive after it; and when it is older than OUTBOX_RETENTION_DAYS, since such a later
+    event may have been erased. Commits."""
+    retention = timedelta(days=current_app.config["OUTBOX_RETENTION_DAYS"])
+    later = (
         sa.exists()
         .where(_LATER.trip_id == _DEAD.trip_id, _LATER.id > _DEAD.id, _LATER.dead_at.is_(None))
         .correlate(_DEAD)
+    )
+    # Past the retention, a later event may have been delivered and erased since.
+    superseded = sa.or_(
+        later, sa.and_(_DEAD.trip_id.is_not(None), _DEAD.created_at < clock.utcnow() - retention)
     )
     query = (
         sa.select(_DEAD.id, _DEAD.message_id, superseded)

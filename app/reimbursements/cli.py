@@ -5,6 +5,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.backoffice.queries import request_in_scope
 from app.backoffice.services import log, staff_by_email
 from app.cli_support import fail
 from app.models import AccessAction
@@ -32,7 +33,7 @@ def set_status_command(number: str, status: str, comment: str, staff_email: str)
     in the name of a staff member who processes requests: the access log records it, as it
     does the back-office's form."""
     staff = staff_by_email(staff_email.strip())
-    if staff is None or staff.disabled_at is not None:
+    if staff is None or staff.disabled_at is not None or not staff.is_enrolled:
         fail(f"Aucun membre actif de la gestion n'a l'adresse « {staff_email} ».")
     if not staff.role.processes_requests:
         fail(
@@ -45,11 +46,12 @@ def set_status_command(number: str, status: str, comment: str, staff_email: str)
             f"« {status} » n'est pas un statut connu : {rules.STATUS_CHOICES_TEXT}.",
             param_hint="STATUS",
         )
-    reimbursement = services.find_by_number(number)
-    scope = staff.insurer_ids
-    holder = reimbursement.account.member if reimbursement else None
-    if holder is None or (scope is not None and holder.insurer_id not in scope):
+    normalized = rules.normalize_request_number(number)
+    # Locked, as the back-office's form does: two changes at once are one after the other.
+    reimbursement = normalized and request_in_scope(normalized, staff.insurer_ids, lock=True)
+    if not reimbursement:
         raise click.ClickException(f"Aucune demande de remboursement ne porte le numéro {number}.")
+    holder = reimbursement.account.member
     problem = rules.same_status_problem(reimbursement.status, new_status, comment.strip())
     if problem:
         fail(problem)

@@ -188,17 +188,6 @@ def add_documents(
         pass  # rows flushed and files written: nothing else to do before the commit
 
 
-def find_by_number(number: str) -> ReimbursementRequest | None:
-    normalized = rules.normalize_request_number(number)
-    if normalized is None:
-        return None
-    return db.session.scalar(
-        sa.select(ReimbursementRequest)
-        .where(ReimbursementRequest.number == normalized)
-        .options(joinedload(ReimbursementRequest.assistance_file))
-    )
-
-
 def set_status(
     reimbursement: ReimbursementRequest,
     status: ReimbursementStatus,

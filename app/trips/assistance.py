@@ -1,6 +1,7 @@
 """What the assistance does to trips (API, `flask trips set-status`): find one of its
 insurer's trips by public number, apply a status, e-mail the parent when it matters."""
 
+from datetime import timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -77,8 +78,8 @@ def apply_status(trip: Trip, update: StatusUpdate) -> Applied:
         return Applied(False)
     if trip.status in SETTLED:
         return Applied(False, SETTLED_MESSAGE.format(label=trip.status.label))
-    starts_at = rules.starts_at(trip.trip_date, trip.trip_time)
-    if update.status is TripStatus.DONE and starts_at > clock.now():
+    not_yet = rules.hours_between(clock.now(), trip.trip_date, trip.trip_time) > timedelta(0)
+    if update.status is TripStatus.DONE and not_yet:
         day, hour = trip.trip_date.strftime("%d/%m/%Y"), rules.format_hour(trip.trip_time)
         return Applied(False, NOT_YET_DONE_MESSAGE.format(day=day, hour=hour))
     now = utcnow()

@@ -31,14 +31,15 @@ BAD_TRANSPORTER_PHONE = (
 MISSING_REASON = "Une annulation doit indiquer sa raison."
 LONG_REASON = f"La raison doit faire au plus {REASON_MAX} caractères."
 NOT_TEXT = "Ce champ doit être un texte."
-CONTROL_CHARACTERS_MESSAGE = "Ce champ contient des caractères de contrôle."
+CONTROL_CHARACTERS_MESSAGE = "Ce champ contient des caractères non valides."
 SETTLED_MESSAGE = "Ce trajet est déjà « {label} » : son statut ne peut plus changer."
 NOT_YET_DONE_MESSAGE = (
     "Ce trajet n'a pas encore eu lieu (le {day} à {hour}) : il ne peut pas encore être « Réalisé »."
 )
 # What str.split() leaves of the C0 controls (it takes \t, \n, \r and \x1c-\x1f as
-# spaces), and DEL: PostgreSQL refuses NUL in a text, and none belongs in a name or reason.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
+# spaces), DEL, and lone surrogates (JSON's "\ud800", which no encoding can write):
+# PostgreSQL refuses NUL in a text, and none belongs in a name or reason.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1b\x7f\ud800-\udfff]")
 
 TRIP_NUMBER = re.compile(r"T-(\d{4})-(\d{6,9})")
 
