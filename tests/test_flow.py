@@ -484,6 +484,36 @@ def test_a_trip_cancelled_during_an_address_change_is_not_sent_again(
     assert trip_row(app, trip_id).status is TripStatus.CANCELLED
 
 
+def test_a_change_racing_the_assistances_cancellation_waits_and_is_refused(
+    app, client, sophie, database_url
+):
+    """The assistance's cancellation has written the trip but not committed when the parent
+    sends a change: the change waits for the trip's row (locked), then finds it cancelled
+    (409), instead of making it « Demandé » again and sending a trajet.modifie."""
+    trip_id = book(client, app)
+    change = form(
+        child_id(app, "Maxime"), "09:15", *address_ids(app, "Maison", "Collège Victor Hugo")
+    )
+    token = csrf_token(client, f"/trajets/trajet/{trip_id}/modifier")
+    cancellation = (
+        sa.update(Trip)
+        .where(Trip.id == trip_id)
+        .values(
+            cancelled_at=datetime(2026, 5, 18, 8, 0),
+            status=TripStatus.CANCELLED_BY_ASSISTANCE,
+            status_reason="Route barrée",
+        )
+    )
+    with another_tab_writing(database_url, cancellation):
+        response = client.post(
+            f"/trajets/trajet/{trip_id}/modifier",
+            data={**change, "day": "2026-05-21", "csrf_token": token},
+        )
+    assert response.status_code == 409
+    assert [body["type"] for body in event_bodies(app)] == ["trajet.demande"]
+    assert trip_row(app, trip_id).status is TripStatus.CANCELLED_BY_ASSISTANCE
+
+
 def test_an_account_whose_trip_was_sent_to_the_transporter_waits_for_the_assistance(
     app, client, auth, sophie, frozen_clock
 ):
