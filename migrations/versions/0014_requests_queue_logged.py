@@ -38,16 +38,19 @@ def _allow(actions) -> None:
     """The access_action check constraint, with these actions."""
     allowed = ", ".join(f"'{action}'" for action in actions)
     if op.get_bind().dialect.name == "postgresql":
-        # Every staff page writes to the log: the constraint is swapped in one short
-        # statement, NOT VALID (no scan of the log under its lock: going forward, the rows
-        # were checked against a list this one contains), and the migration gives up
-        # rather than queue behind a long transaction.
-        op.execute("SET LOCAL lock_timeout = '5s'")
-        op.execute(
-            "ALTER TABLE access_log DROP CONSTRAINT ck_access_log_access_action, "
-            "ADD CONSTRAINT ck_access_log_access_action "
-            f"CHECK (action IN ({allowed})) NOT VALID"
-        )
+        # Every staff page writes to the log. Outside the migration's transaction, the
+        # constraint is swapped NOT VALID in one short ALTER (no scan under its exclusive
+        # lock), then validated under a lock that lets the log's inserts go on; the
+        # migration gives up rather than queue behind a long transaction.
+        with op.get_context().autocommit_block():
+            op.execute("SET lock_timeout = '5s'")
+            op.execute(
+                "ALTER TABLE access_log DROP CONSTRAINT ck_access_log_access_action, "
+                "ADD CONSTRAINT ck_access_log_access_action "
+                f"CHECK (action IN ({allowed})) NOT VALID"
+            )
+            op.execute("ALTER TABLE access_log VALIDATE CONSTRAINT ck_access_log_access_action")
+            op.execute("RESET lock_timeout")
         return
     # SQLite: the table is copied (it has no insert-only trigger there).
     with op.batch_alter_table("access_log", schema=None) as batch_op:
@@ -60,7 +63,6 @@ def upgrade():
 
 
 def downgrade():
-    # The log is insert-only: rows of the queue already logged stay. On PostgreSQL the
-    # narrower constraint, NOT VALID, then holds for new rows only; on SQLite the copy of
-    # the table refuses them, and going back fails.
+    # The log is insert-only: once the queue was logged, those rows stay, and going back
+    # fails on them (the validation on PostgreSQL, the table's copy on SQLite).
     _allow(BEFORE)
