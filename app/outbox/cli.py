@@ -62,18 +62,9 @@ def outbox_retry_command(message_ids: tuple[str, ...], every_dead: bool):
     """Revive dead rows once what stopped them is mended (an endpoint back, a setting)."""
     if bool(message_ids) == every_dead:
         fail("Nommez les messages à remettre en file (msg_…), ou --all pour tous.")
-    if message_ids:
-        dead = set(
-            db.session.scalars(
-                sa.select(OutboxMessage.message_id).where(
-                    OutboxMessage.message_id.in_(message_ids), OutboxMessage.dead_at.is_not(None)
-                )
-            )
-        )
-        unknown = [message_id for message_id in message_ids if message_id not in dead]
-        if unknown:
-            fail(*(f"« {message_id} » n'est pas un message abandonné." for message_id in unknown))
     outcome = worker.revive_dead(list(message_ids) if message_ids else None)
+    if outcome.unknown:
+        fail(*(f"« {unknown} » n'est pas un message abandonné." for unknown in outcome.unknown))
     click.echo(f"Remis en file : {len(outcome.revived)}.")
     for message_id in outcome.superseded:
         click.echo(

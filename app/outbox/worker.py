@@ -312,6 +312,7 @@ class Revived:
 
     revived: list[str] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # named, but no dead row: nothing done
 
 
 _DEAD, _LATER = aliased(OutboxMessage), aliased(OutboxMessage)
@@ -322,7 +323,8 @@ def revive_dead(message_ids: list[str] | None = None) -> Revived:
     tries (no failure yet). A trip event stays dead when a later event of its trip was
     delivered or is still owed: that one carries the whole trip, and the older one must
     not arrive after it; and when it is older than OUTBOX_RETENTION_DAYS, since such a later
-    event may have been erased. Commits."""
+    event may have been erased. A named id that is no dead row (`unknown`) changes
+    nothing at all. Commits."""
     retention = timedelta(days=current_app.config["OUTBOX_RETENTION_DAYS"])
     later = (
         sa.exists()
@@ -348,6 +350,11 @@ def revive_dead(message_ids: list[str] | None = None) -> Revived:
         else:
             outcome.revived.append(message_id)
             revived_ids.append(row_id)
+    found = {*outcome.revived, *outcome.superseded}
+    outcome.unknown = [message_id for message_id in message_ids or [] if message_id not in found]
+    if outcome.unknown:
+        db.session.rollback()
+        return Revived(unknown=outcome.unknown)
     if revived_ids:
         now = clock.utcnow()
         db.session.execute(

@@ -68,6 +68,10 @@ def _same(trip: Trip, update: StatusUpdate) -> bool:
     return True
 
 
+def _not_started(trip: Trip) -> bool:
+    return rules.hours_between(clock.now(), trip.trip_date, trip.trip_time) > timedelta(0)
+
+
 def apply_status(trip: Trip, update: StatusUpdate) -> Applied:
     """Give the trip the assistance's status; the same status again changes nothing.
 
@@ -78,8 +82,7 @@ def apply_status(trip: Trip, update: StatusUpdate) -> Applied:
         return Applied(False)
     if trip.status in SETTLED:
         return Applied(False, SETTLED_MESSAGE.format(label=trip.status.label))
-    not_yet = rules.hours_between(clock.now(), trip.trip_date, trip.trip_time) > timedelta(0)
-    if update.status is TripStatus.DONE and not_yet:
+    if update.status is TripStatus.DONE and _not_started(trip):
         day, hour = trip.trip_date.strftime("%d/%m/%Y"), rules.format_hour(trip.trip_time)
         return Applied(False, NOT_YET_DONE_MESSAGE.format(day=day, hour=hour))
     now = utcnow()
